@@ -1,0 +1,5 @@
+"""``python -m exposurekit`` runs the CLI."""
+
+from exposurekit.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``exposurekit`` command line (typer + rich)."""

@@ -1,0 +1,7 @@
+"""Multi-exposure fusion (Mertens et al. 2007): an OpenCV reference and a differentiable torch version."""
+
+from __future__ import annotations
+
+from exposurekit.fusion.opencv import mertens_opencv
+
+__all__ = ["mertens_opencv"]
