@@ -10,6 +10,7 @@ from exposurekit.cli.app import app
 # Each module adds its commands to `app` (or `train_app`). Keep this list sorted.
 _COMMAND_MODULES = [
     "exposurekit.cli.correct",
+    "exposurekit.cli.env",
     "exposurekit.cli.info",
     "exposurekit.cli.methods",
 ]
@@ -23,6 +24,7 @@ _OPTIONAL_COMMAND_MODULES = [
     "exposurekit.cli.train_loopexpose",
     "exposurekit.cli.train_simr",
     "exposurekit.cli.train_uec",
+    "exposurekit.cli.train_zerodce",
 ]
 
 

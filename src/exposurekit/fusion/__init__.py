@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exposurekit.fusion.mertens import mertens_fusion, mertens_weights
 from exposurekit.fusion.opencv import mertens_opencv
 
-__all__ = ["mertens_opencv"]
+__all__ = ["mertens_fusion", "mertens_opencv", "mertens_weights"]

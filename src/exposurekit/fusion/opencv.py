@@ -23,7 +23,8 @@ def mertens_opencv(stack: Tensor, contrast: float = 1.0, saturation: float = 1.0
 
     if stack.ndim != 4 or stack.shape[1] != 3:
         raise ValueError(f"expected (N, 3, H, W), got {tuple(stack.shape)}")
-    frames = [np.ascontiguousarray(f.permute(1, 2, 0).cpu().numpy().astype(np.float32)) for f in stack]
+    # MergeMertens always scales its input by 1/255 (even float input), so float frames go in at 0..255.
+    frames = [np.ascontiguousarray(f.permute(1, 2, 0).cpu().numpy().astype(np.float32) * 255.0) for f in stack]
     merge = cv2.createMergeMertens(contrast, saturation, exposedness)
     fused = merge.process(frames)
     return torch.from_numpy(np.clip(fused, 0, 1)).permute(2, 0, 1).unsqueeze(0).to(stack.device)

@@ -65,11 +65,22 @@ def _is_16bit(im: Image.Image, path: Path) -> bool:
     return False
 
 
-def _read_with_cv2(path: Path) -> np.ndarray:
+def _read_16bit(path: Path, fmt: str) -> np.ndarray:
+    """Raw (not re-oriented) 16-bit pixels: tifffile for TIFF (OpenCV 5 rotates TIFFs by itself), else OpenCV."""
+    if fmt == "TIFF":
+        import tifffile
+
+        try:
+            a = tifffile.imread(str(path), key=0)
+        except Exception as exc:
+            raise ImageReadError(f"{path}: could not decode 16-bit TIFF ({exc})") from None
+        if a.ndim == 3 and a.shape[0] in (3, 4) and a.shape[2] not in (3, 4):
+            a = np.moveaxis(a, 0, -1)  # planar configuration
+        return np.ascontiguousarray(a.astype(np.uint16, copy=False))
     import cv2
 
     data = np.fromfile(str(path), dtype=np.uint8)
-    a = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    a = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if a is None:
         raise ImageReadError(f"{path}: could not decode 16-bit pixels (corrupt or truncated?)")
     if a.ndim == 3 and a.shape[2] == 3:
@@ -120,7 +131,7 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> ImageData:
             notes.append(f"EXIF orientation {orientation} applied")
         try:
             if _is_16bit(im, path):
-                a = _apply_orientation(_read_with_cv2(path), orientation)
+                a = _apply_orientation(_read_16bit(path, im.format), orientation)
                 rgb, alpha = _split_channels(a, notes)
             else:
                 im.load()

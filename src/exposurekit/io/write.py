@@ -90,7 +90,7 @@ def _encode(img: ImageData, fmt: str, quality: int) -> bytes:
     if fmt == "JPEG":
         kwargs.update(quality=quality, subsampling=0 if quality >= 90 else 2)
     elif fmt == "WEBP":
-        kwargs.update(quality=quality)
+        kwargs.update(quality=quality, lossless=quality >= 100)
     elif fmt == "TIFF":
         kwargs.update(compression="tiff_deflate")
     buf = io.BytesIO()
