@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -95,8 +92,8 @@ def test_exif_orientation_16bit(tmp_path):
 def test_alpha_untouched_through_cli_correct(tmp_path):
     from typer.testing import CliRunner
 
-    from exposurekit.cli.main import _load_commands
     from exposurekit.cli.app import app
+    from exposurekit.cli.main import _load_commands
 
     _load_commands()
     rgba = np.dstack([_rgb(), np.arange(24 * 32, dtype=np.uint8).reshape(24, 32)])

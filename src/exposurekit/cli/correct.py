@@ -44,7 +44,14 @@ def correct_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, errors only"),
 ) -> None:
     """Correct the exposure of images. Exit code 1 if any input failed, after processing all others."""
-    from exposurekit.io import ImageData, ImageReadError, ImageWriteError, expand_inputs, read_image, write_image
+    from exposurekit.io import (
+        ImageData,
+        ImageReadError,
+        ImageWriteError,
+        expand_inputs,
+        read_image,
+        write_image,
+    )
     from exposurekit.io.write import output_path_for
     from exposurekit.methods.base import SequenceMethod
     from exposurekit.methods.registry import load_method

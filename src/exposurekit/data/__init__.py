@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+from exposurekit.data.brackets import (
+    Bracket,
+    load_brackets,
+    read_bracket,
+    shared_brackets,
+    split_brackets,
+)
 from exposurekit.data.splits import is_held_out, split_scenes
 
-__all__ = ["is_held_out", "split_scenes"]
+__all__ = [
+    "Bracket",
+    "is_held_out",
+    "load_brackets",
+    "read_bracket",
+    "shared_brackets",
+    "split_brackets",
+    "split_scenes",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exposurekit.losses.uec import UECLossWeights, monotonic_loss, restoration_loss, total_variation
 from exposurekit.losses.zerodce import (
     ZeroDCELoss,
     ZeroDCELossWeights,
@@ -12,6 +13,10 @@ from exposurekit.losses.zerodce import (
 )
 
 __all__ = [
+    "UECLossWeights",
+    "monotonic_loss",
+    "restoration_loss",
+    "total_variation",
     "ZeroDCELoss",
     "ZeroDCELossWeights",
     "color_constancy_loss",

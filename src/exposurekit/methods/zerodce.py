@@ -125,7 +125,7 @@ class ZeroDCE(Method):
         super().__init__()
         if overlap < 8:
             raise ValueError(f"overlap must be at least 8 pixels (receptive radius 7), got {overlap}")
-        self.model = DCENet(width=width, iterations=iterations)
+        self.model = DCENet(width=width, iterations=iterations).to(memory_format=torch.channels_last)
         self.model.eval()
         self.tile, self.overlap = tile, overlap
 
@@ -136,16 +136,22 @@ class ZeroDCE(Method):
         assert self.model is not None
         x = images.to(self.device).clamp(0, 1)
         with torch.no_grad(), _flush_denormals():
-            out = tiled_apply(self.model.enhance, x, tile=self.tile, overlap=self.overlap)
+            out = tiled_apply(self._enhance, x, tile=self.tile, overlap=self.overlap)
         return out.clamp(0, 1)
+
+    def _enhance(self, tile: Tensor) -> Tensor:
+        # channels-last convolutions are about 1.7x faster on CPU (oneDNN)
+        assert self.model is not None
+        return self.model.enhance(tile.contiguous(memory_format=torch.channels_last)).contiguous()
 
     def curves(self, images: Tensor) -> Tensor:
         """The curve-parameter maps :math:`(B, 3n, H, W)` in [-1, 1] (tiled like :meth:`correct`)."""
         check_image_batch(images)
         assert self.model is not None
         with torch.no_grad(), _flush_denormals():
-            return tiled_apply(self.model.curve_maps, images.to(self.device).clamp(0, 1),
-                               tile=self.tile, overlap=self.overlap)
+            return tiled_apply(
+                lambda t: self.model.curve_maps(t.contiguous(memory_format=torch.channels_last)).contiguous(),
+                images.to(self.device).clamp(0, 1), tile=self.tile, overlap=self.overlap)
 
     # ------------------------------------------------------------------ weights
     def state_and_meta(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -162,7 +168,7 @@ class ZeroDCE(Method):
         cfg = (meta or {}).get("config") or {}
         assert self.model is not None
         if cfg and cfg != self.model.config:
-            self.model = DCENet(**cfg).to(self.device)
+            self.model = DCENet(**cfg).to(self.device, memory_format=torch.channels_last)
         self.model.load_state_dict(state)
         flush_subnormal_(self.model)
 
@@ -201,7 +207,7 @@ class ZeroDCE(Method):
         n = frames.shape[0]
         device = torch.device(cfg.device)
         assert self.model is not None
-        self.model.to(device)
+        self.model.to(device, memory_format=torch.channels_last)
         self.device = device
         loss_fn = ZeroDCELoss(cfg.loss_weights())
         opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -218,7 +224,7 @@ class ZeroDCE(Method):
                 if cfg.hflip:
                     flip = torch.rand(x.shape[0], generator=g) < 0.5
                     x[flip] = x[flip].flip(-1)
-                yield x.to(device)
+                yield x.to(device).contiguous(memory_format=torch.channels_last)
 
         def step(x: Tensor, epoch: int) -> dict[str, Tensor]:
             out = self.model(x)
@@ -232,14 +238,15 @@ class ZeroDCE(Method):
 
 
 def training_paths(data: str | Path | Sequence[str | Path], exclude_held_out: bool = True) -> list[Path]:
-    """Image files to train on: a folder's images (sorted) or the given list.
+    """Image files to train on.
 
-    When ``data`` is a folder that :mod:`exposurekit.data.brackets` recognises as a multi-exposure
-    data set (the SICE Part-1 frames), frames of held-out scenes are removed when ``exclude_held_out``.
+    A folder that :func:`exposurekit.data.brackets.detect_layout` recognises as a multi-exposure data set
+    (the shared SICE Part-1 frames or MEF database, SICE with scene folders, DeepFuse, MEFB, synthesized
+    sequences) gives the frames of its brackets, without the held-out scenes when ``exclude_held_out``;
+    any other folder gives its images, subfolders included (natural order); a list is used as given.
 
     Raises:
-        ValueError: no images found, or held-out exclusion asked for a SICE folder but the scene
-            grouping is unavailable.
+        ValueError: no images found.
     """
     from exposurekit.io.read import IMAGE_SUFFIXES
 
@@ -247,9 +254,16 @@ def training_paths(data: str | Path | Sequence[str | Path], exclude_held_out: bo
         root = Path(data)
         if not root.is_dir():
             raise ValueError(f"training data {root}: not a folder of images")
-        paths = sorted((p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
-        if exclude_held_out:
-            paths = _drop_held_out(root, paths)
+        paths = sorted((p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+                       key=_natural_key)
+        brackets = _brackets_of(root)
+        if brackets is not None:
+            kept = [b for b in brackets if not (exclude_held_out and b.held_out)]
+            held = {f.resolve() for b in brackets if b.held_out for f in b.frames} if exclude_held_out else set()
+            in_brackets = {f.resolve() for b in brackets for f in b.frames}
+            # frames the scene recovery left unassigned stay in (they belong to no held-out scene)
+            loose = [p for p in paths if p.resolve() not in in_brackets and p.resolve() not in held]
+            paths = sorted({f for b in kept for f in b.frames} | set(loose), key=_natural_key)
     else:
         paths = [Path(p) for p in data]
     if not paths:
@@ -259,17 +273,24 @@ def training_paths(data: str | Path | Sequence[str | Path], exclude_held_out: bo
 
 def _natural_key(p: Path) -> tuple:
     stem = p.stem
-    return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
+    return (str(p.parent), 0, int(stem), "") if stem.isdigit() else (str(p.parent), 1, 0, stem)
 
 
-def _drop_held_out(root: Path, paths: list[Path]) -> list[Path]:
-    """Remove frames of held-out scenes for folders the bracket module knows; other folders pass through."""
-    if "sice" not in root.name.lower():
-        return paths
+def _brackets_of(root: Path) -> list | None:
+    """Brackets of a multi-exposure folder, or ``None`` for a plain folder of photos.
+
+    The two layouts that are guessed from weak evidence (a flat folder of numbered frames, and folders of
+    images) count only under the shared data set names (``sice_part1_512_zerodcepp_train``,
+    ``mef_ma_database``); the others (SICE with scene folders, DeepFuse, MEFB, synthesized sequences) are
+    recognised anywhere.
+    """
+    from exposurekit.data.brackets import SHARED_FOLDERS, detect_layout, load_brackets
+
     try:
-        from exposurekit.data.brackets import sice_part1_brackets  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise ValueError(f"{root}: cannot exclude held-out SICE scenes, exposurekit.data.brackets is unavailable "
-                         f"({exc}); pass exclude_held_out=False to train on every frame") from None
-    held = {Path(f).resolve() for b in sice_part1_brackets(root) if b.held_out for f in b.frames}
-    return [p for p in paths if p.resolve() not in held]
+        layout = detect_layout(root)
+    except ValueError:
+        return None
+    weak = {"sice-flat": SHARED_FOLDERS["sice"], "mef": SHARED_FOLDERS["mef"]}
+    if layout in weak and root.name != weak[layout]:
+        return None
+    return load_brackets(root, layout=layout) or None

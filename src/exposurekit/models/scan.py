@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["cross_merge", "cross_scan", "selective_scan", "selective_scan_ref"]
+__all__ = ["cross_merge", "cross_scan", "scan_order", "scan_unorder", "selective_scan", "selective_scan_ref"]
 
 
 def _check(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor) -> None:
@@ -67,6 +67,19 @@ def selective_scan_ref(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, d
     return y
 
 
+_SAFE_LOG_RANGE = 60.0
+"""Chunks whose total log-decay stays above ``-_SAFE_LOG_RANGE`` use the factorised fast path (fp32-safe)."""
+
+_TRIL: dict[tuple[int, str, torch.dtype], Tensor] = {}
+
+
+def _tril(q: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    key = (q, str(device), dtype)
+    if key not in _TRIL:
+        _TRIL[key] = torch.ones(q, q, device=device, dtype=dtype).tril()
+    return _TRIL[key]
+
+
 def _decay_matrix(cum: Tensor) -> Tensor:
     """``exp(cum_t - cum_s)`` for ``t >= s`` and 0 above the diagonal; ``cum`` is ``(..., Q)``."""
     q = cum.shape[-1]
@@ -105,7 +118,7 @@ def _linear_scan(log_decay: Tensor, u: Tensor, chunk: int) -> Tensor:
 
 
 def selective_scan(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, d: Tensor | None = None,
-                   chunk: int = 64) -> Tensor:
+                   chunk: int = 32, segment: int = 8192) -> Tensor:
     """Chunked selective scan (scalar-decay matrix form); same arguments as :func:`selective_scan_ref`.
 
     Inside each chunk of ``chunk`` positions the output is ``(C Bᵀ ∘ Λ) (Δx)`` with the decay matrix
@@ -131,6 +144,26 @@ def selective_scan(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, d: Te
         True
     """
     _check(x, dt, a, b, c)
+    length = x.shape[1]
+    seg = max(chunk, segment - segment % max(chunk, 1))
+    state = None
+    ys = []
+    for s0 in range(0, length, seg):
+        s1 = min(length, s0 + seg)
+        y, state = _scan_segment(x[:, s0:s1], dt[:, s0:s1], a, b[:, s0:s1], c[:, s0:s1], chunk, state)
+        ys.append(y)
+    y = ys[0] if len(ys) == 1 else torch.cat(ys, dim=1)
+    if d is not None:
+        y = y + d[None, None, :, None] * x
+    return y
+
+
+def _scan_segment(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, chunk: int,
+                  state: Tensor | None) -> tuple[Tensor, Tensor]:
+    """One segment of :func:`selective_scan` (no skip term) from ``state`` :math:`(T, H, N, P)`.
+
+    Returns the outputs :math:`(T, L, H, P)` and the state after the last position.
+    """
     bt, length, heads, p = x.shape
     n = b.shape[-1]
     q = max(1, min(chunk, length))
@@ -147,63 +180,70 @@ def selective_scan(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, d: Te
     cum = ld.reshape(bt, nc, q, heads).permute(0, 3, 1, 2).cumsum(-1)  # (T, H, nc, Q)
     bc = b.reshape(bt, nc, q, n)
     cc = c.reshape(bt, nc, q, n)
-    # within chunks
-    scores = cc @ bc.transpose(-1, -2)  # (T, nc, Q, Q)
-    y = (_decay_matrix(cum) * scores[:, None]) @ xh  # (T, H, nc, Q, P)
-    if nc > 1:
-        # state at the end of each chunk, started from zero: sum_s exp(cum_end - cum_s) B_s (dt x)_s
+    if bool(cum[..., -1].min() > -_SAFE_LOG_RANGE):
+        # factorised decay: Λ_ts = e^{cum_t} e^{-cum_s}; no (Q x Q) exponentials, one masked product
+        ec = torch.exp(cum)[..., None]  # (T, H, nc, Q, 1)
+        ce = cc[:, None] * ec  # (T, H, nc, Q, N)
+        be = bc[:, None] / ec
+        scores = (ce @ be.transpose(-1, -2)).mul_(_tril(q, x.device, x.dtype))  # (T, H, nc, Q, Q)
+        y = scores @ xh  # (T, H, nc, Q, P)
+        states = (be.transpose(-1, -2) @ xh) * ec[..., -1:, :]  # (T, H, nc, N, P), scaled to chunk end
+    else:  # strong decays: build the decay matrix from differences (stable at any range)
+        ce = cc[:, None].expand(bt, heads, nc, q, n)
+        scores = cc @ bc.transpose(-1, -2)  # (T, nc, Q, Q)
+        y = (_decay_matrix(cum) * scores[:, None]) @ xh
         w = torch.exp(cum[..., -1:] - cum)  # (T, H, nc, Q)
-        states = (bc.transpose(-1, -2)[:, None] @ (w[..., None] * xh))  # (T, H, nc, N, P)
-        carry = _linear_scan(cum[..., -1], states.reshape(bt, heads, nc, n * p), q)
-        prev = torch.nn.functional.pad(carry[:, :, :-1], (0, 0, 1, 0)).reshape(bt, heads, nc, n, p)
-        y = y + torch.exp(cum)[..., None] * (cc[:, None] @ prev)
-    y = y.permute(0, 2, 3, 1, 4).reshape(bt, nc * q, heads, p)[:, :length]
-    if d is not None:
-        y = y + d[None, None, :, None] * x
-    return y
+        states = bc.transpose(-1, -2)[:, None] @ (w[..., None] * xh)
+        ce = ce * torch.exp(cum)[..., None]
+    if state is not None:  # the incoming state, decayed through the first chunk
+        states = states.clone()
+        states[:, :, 0] += torch.exp(cum[:, :, 0, -1])[..., None, None] * state
+    if nc > 1 or state is not None:
+        # link chunks: state entering chunk k, then its contribution C_t e^{cum_t} s_{k-1}
+        carry = _linear_scan(cum[..., -1], states.reshape(bt, heads, nc, n * p), q).reshape(bt, heads, nc, n, p)
+        first = state[:, :, None] if state is not None else torch.zeros_like(carry[:, :, :1])
+        prev = torch.cat([first, carry[:, :, :-1]], dim=2)
+        y = y + ce @ prev
+        final = carry[:, :, -1]
+    else:
+        final = states[:, :, -1]
+    return y.permute(0, 2, 3, 1, 4).reshape(bt, nc * q, heads, p)[:, :length], final
+
+
+def scan_order(x: Tensor, k: int) -> Tensor:
+    """Feature map :math:`(B, C, H, W)` as a sequence :math:`(B, C, H·W)` in 2-D scan order ``k``.
+
+    Order 0: rows (raster), 1: columns (column-major), 2: rows reversed, 3: columns reversed.
+    """
+    seq = x.flatten(2) if k % 2 == 0 else x.transpose(2, 3).flatten(2)
+    return seq.flip(-1) if k >= 2 else seq
+
+
+def scan_unorder(y: Tensor, k: int, height: int, width: int) -> Tensor:
+    """Inverse of :func:`scan_order`: :math:`(B, C, H·W)` back to :math:`(B, C, H, W)`."""
+    if k >= 2:
+        y = y.flip(-1)
+    b, ch, _ = y.shape
+    if k % 2 == 0:
+        return y.reshape(b, ch, height, width)
+    return y.reshape(b, ch, width, height).transpose(2, 3)
 
 
 def cross_scan(x: Tensor, directions: int = 4) -> Tensor:
-    """The 2-D scan orders of a feature map, as sequences.
-
-    Order 0: rows (raster), 1: columns (column-major), 2: rows reversed, 3: columns reversed.
+    """All 2-D scan orders of a feature map (see :func:`scan_order`).
 
     Args:
         x: :math:`(B, C, H, W)`.
-        directions: 1, 2 or 4 orders (the first ``directions`` of the list above).
+        directions: number of orders, 1 to 4.
 
     Returns:
         :math:`(B, K, C, H·W)` with ``K = directions``.
     """
-    if directions not in (1, 2, 4):
-        raise ValueError(f"directions must be 1, 2 or 4, got {directions}")
-    rows = x.flatten(2)
-    seqs = [rows]
-    if directions >= 2:
-        seqs.append(x.transpose(2, 3).flatten(2))
-    if directions == 4:
-        seqs += [seqs[0].flip(-1), seqs[1].flip(-1)]
-    return torch.stack(seqs, dim=1)
+    if not 1 <= directions <= 4:
+        raise ValueError(f"directions must be 1 to 4, got {directions}")
+    return torch.stack([scan_order(x, k) for k in range(directions)], dim=1)
 
 
 def cross_merge(y: Tensor, height: int, width: int) -> Tensor:
-    """Undo :func:`cross_scan` and sum the orders.
-
-    Args:
-        y: :math:`(B, K, C, H·W)`.
-        height: H.
-        width: W.
-
-    Returns:
-        :math:`(B, C, H, W)`.
-    """
-    bsz, k, ch, _ = y.shape
-    rows = y[:, 0]
-    cols = y[:, 1] if k >= 2 else None
-    if k == 4:
-        rows = rows + y[:, 2].flip(-1)
-        cols = cols + y[:, 3].flip(-1)
-    out = rows.reshape(bsz, ch, height, width)
-    if cols is not None:
-        out = out + cols.reshape(bsz, ch, width, height).transpose(2, 3)
-    return out
+    """Undo :func:`cross_scan` and sum the orders: :math:`(B, K, C, H·W)` to :math:`(B, C, H, W)`."""
+    return sum(scan_unorder(y[:, k], k, height, width) for k in range(y.shape[1]))

@@ -31,7 +31,33 @@ from torch import Tensor, nn
 
 from exposurekit.ops.resize import resize_height
 
-__all__ = ["UEC", "ExposureEncoder", "ParameterPredictor", "PixelCorrector"]
+__all__ = ["UEC", "ExposureEncoder", "ParameterPredictor", "PixelCorrector", "colour_grid", "lookup"]
+
+
+def colour_grid(size: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Tensor:
+    """The ``size``³ colours of a regular grid over [0, 1]³, :math:`(size^3, 3)` as RGB, red fastest."""
+    t = torch.linspace(0, 1, size, device=device, dtype=dtype)
+    b, g, r = torch.meshgrid(t, t, t, indexing="ij")
+    return torch.stack([r, g, b], dim=-1).reshape(-1, 3)
+
+
+def lookup(table: Tensor, x: Tensor) -> Tensor:
+    """Trilinear lookup of images in a colour table, differentiable in both.
+
+    Args:
+        table: :math:`(C, N, N, N)` indexed ``[c, b, g, r]`` (see :func:`colour_grid`), or
+            :math:`(B, C, N, N, N)` with one table per image.
+        x: :math:`(B, 3, H, W)` in [0, 1].
+
+    Returns:
+        :math:`(B, C, H, W)`.
+    """
+    b = x.shape[0]
+    if table.ndim == 4:
+        table = table.unsqueeze(0).expand(b, *table.shape)
+    grid = (x.permute(0, 2, 3, 1).unsqueeze(1) * 2 - 1).to(table.dtype)
+    out = F.grid_sample(table, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out[:, :, 0]
 
 
 class ExposureEncoder(nn.Module):
@@ -158,15 +184,37 @@ class UEC(nn.Module):
         """λ :math:`(B,)` for images :math:`(B, 3, H, W)` towards reference features :math:`(B|1, 96)`."""
         return self.predictor(self.encoder(x), ref_features)[:, 0]
 
-    def step(self, x: Tensor, lam: Tensor) -> Tensor:
-        """One correction ``clamp(x + λ (g(x) − x), 0, 1)``; ``lam`` is :math:`(B,)`."""
+    def g(self, x: Tensor) -> Tensor:
+        """The colour function ``g`` (``h``, minus ``h(0)`` when ``anchor_black``) on images."""
         g = self.corrector(x)
         if self.anchor_black:
             g = g - self.corrector(x.new_zeros(1, 3, 1, 1))
+        return g
+
+    def g_table(self, size: int = 33) -> Tensor:
+        """``g`` sampled on a regular ``size``³ grid of [0, 1]³, differentiable.
+
+        Returns:
+            :math:`(3, size, size, size)` indexed ``[channel, b, g, r]`` (red varies fastest), the
+            layout of ``grid_sample`` (x = red, y = green, z = blue) and of Pillow's ``Color3DLUT``.
+        """
+        p = colour_grid(size, self.corrector.conv1.weight.device, self.corrector.conv1.weight.dtype)
+        g = self.corrector.forward_points(p)
+        if self.anchor_black:
+            g = g - self.corrector.forward_points(p.new_zeros(1, 3))
+        return g.T.reshape(3, size, size, size)
+
+    def step(self, x: Tensor, lam: Tensor, table: Tensor | None = None) -> Tensor:
+        """One correction ``clamp(x + λ (g(x) − x), 0, 1)``; ``lam`` is :math:`(B,)`.
+
+        ``table`` (from :meth:`g_table`) evaluates ``g`` by trilinear lookup instead of the network:
+        far cheaper per pixel, and differentiable (used for training).
+        """
+        g = self.g(x) if table is None else lookup(table, x)
         return (x + lam.view(-1, 1, 1, 1) * (g - x)).clamp(0, 1)
 
     def step_points(self, p: Tensor, lam: Tensor | float) -> Tensor:
-        """:meth:`step` on colours :math:`(P, 3)` with one scalar λ."""
+        """:meth:`step` on colours :math:`(*, P, 3)`; ``lam`` is a float or broadcasts (e.g. :math:`(B, 1, 1)`)."""
         g = self.corrector.forward_points(p)
         if self.anchor_black:
             g = g - self.corrector.forward_points(p.new_zeros(1, 3))
@@ -174,7 +222,8 @@ class UEC(nn.Module):
 
     # ------------------------------------------------------------------ whole model
     def forward(self, x: Tensor, ref: Tensor | None = None, ref_features: Tensor | None = None,
-                passes: int | None = None, return_lambdas: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+                passes: int | None = None, return_lambdas: bool = False,
+                table: Tensor | None = None) -> Tensor | tuple[Tensor, Tensor]:
         """Correct ``x`` towards the exposure of ``ref`` (an image) or of ``ref_features``.
 
         Args:
@@ -183,6 +232,7 @@ class UEC(nn.Module):
             ref_features: :math:`(B, 96)` or :math:`(1, 96)`; used when ``ref`` is ``None``.
             passes: override the number of passes.
             return_lambdas: also return the λ of every pass, :math:`(B, passes)`.
+            table: evaluate ``g`` through this lookup table (see :meth:`g_table`, :meth:`step`).
 
         Returns:
             :math:`(B, 3, H, W)` in [0, 1] (and the λs).
@@ -194,6 +244,6 @@ class UEC(nn.Module):
         lams = []
         for _ in range(self.passes if passes is None else passes):
             lam = self.lam(x, ref_features)
-            x = self.step(x, lam)
+            x = self.step(x, lam, table)
             lams.append(lam)
         return (x, torch.stack(lams, dim=1)) if return_lambdas else x

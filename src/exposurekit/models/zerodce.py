@@ -102,6 +102,14 @@ class DCENet(nn.Module):
         self.conv6 = conv(2 * width, width)
         self.conv7 = conv(2 * width, 3 * iterations)
         self.relu = nn.ReLU(inplace=True)
+        self.reset_parameters()
+
+    def reset_parameters(self, std: float = 0.02) -> None:
+        """Weights from :math:`N(0, 0.02^2)`, biases zero: the curves start near the identity."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, 0.0, std)
+                nn.init.zeros_(m.bias)
 
     def curve_maps(self, images: Tensor) -> Tensor:
         """Per-pixel curve parameters :math:`(B, 3n, H, W)` in [-1, 1]."""

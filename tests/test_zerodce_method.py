@@ -1,0 +1,88 @@
+"""The registered ``zerodce`` method: loading, weights round trip, correction, a short training run."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import exposurekit as ek
+from exposurekit.methods.base import WEIGHTS_DIR
+from exposurekit.methods.zerodce import ZeroDCE, ZeroDCEConfig, training_paths
+from exposurekit.models.serialization import load_state
+from exposurekit.train import load_config
+
+
+def test_registered_as_learned_and_trainable() -> None:
+    assert "zerodce" in ek.list_methods(kind="learned")
+    assert "zerodce" in ek.list_methods(trainable=True)
+
+
+def test_load_method_exposes_the_model() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = ek.load_method("zerodce")
+    assert sum(p.numel() for p in m.model.parameters()) == 79_416
+    out = m.correct(torch.rand(2, 3, 19, 23) * 0.3)
+    assert out.shape == (2, 3, 19, 23)
+    assert 0 <= out.min() and out.max() <= 1
+
+
+@pytest.mark.skipif(not (WEIGHTS_DIR / "zerodce.safetensors").exists(), reason="weights not trained yet")
+def test_shipped_weights_brighten_dark_images_and_have_no_subnormals() -> None:
+    state, meta = load_state(WEIGHTS_DIR / "zerodce.safetensors")
+    assert meta["config"] == {"width": 32, "iterations": 8}
+    tiny = torch.finfo(torch.float32).tiny
+    assert sum(int(((v != 0) & (v.abs() < tiny)).sum()) for v in state.values()) == 0
+    m = ek.load_method("zerodce")
+    assert m.weights_path is not None
+    dark = torch.linspace(0.02, 0.25, 64).view(1, 1, 8, 8).expand(1, 3, 8, 8).contiguous()
+    assert m.correct(dark).mean() > dark.mean() + 0.1
+
+
+def test_save_load_round_trip(tmp_path) -> None:
+    m = ZeroDCE()
+    with torch.no_grad():
+        for p in m.model.parameters():
+            p.normal_(0, 0.1)
+        m.model.conv7.bias[0] = 1e-41  # subnormal: must be zeroed on save
+    path = m.save_weights(tmp_path / "z.safetensors")
+    state, _ = load_state(path)
+    assert float(state["conv7.bias"][0]) == 0.0
+    m2 = ek.load_method("zerodce", weights=path)
+    x = torch.rand(1, 3, 24, 24)
+    assert torch.allclose(m.correct(x), m2.correct(x), atol=1e-6)
+    arr = (np.random.default_rng(0).random((10, 13, 3)) * 255).astype(np.uint8)
+    assert m2.correct_array(arr).dtype == np.uint8
+
+
+def test_short_training_run_lowers_the_loss(tmp_path) -> None:
+    g = torch.Generator().manual_seed(0)
+    frames = (torch.rand(16, 3, 32, 32, generator=g) * 0.25)  # dark frames
+    cfg = load_config(ZeroDCEConfig, epochs=6, batch_size=4, lr=1e-3, size=32, threads=1)
+    m = ZeroDCE()
+    before = m.correct(frames[:4]).mean()
+    res = m.fit(frames, tmp_path / "run", cfg, progress=False)
+    losses = [h["loss"] for h in res.history]
+    assert len(losses) == 6 and losses[-1] < 0.8 * losses[0]
+    assert m.correct(frames[:4]).mean() > before + 0.02  # brighter towards E = 0.6
+    assert (tmp_path / "run" / "last.pt").exists() and (tmp_path / "run" / "losses.png").exists()
+    # resume: a finished run does not train again
+    cfg2 = load_config(ZeroDCEConfig, epochs=6, batch_size=4, lr=1e-3, size=32, threads=1)
+    res2 = ZeroDCE().fit(frames, tmp_path / "run", cfg2, progress=False)
+    assert len(res2.history) == 6
+
+
+def test_training_paths_from_folder(tmp_path) -> None:
+    from PIL import Image
+
+    for name in ("10.png", "2.png", "1.jpg", "notes.txt"):
+        if name.endswith("txt"):
+            (tmp_path / name).write_text("x")
+        else:
+            Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / name)
+    assert [p.name for p in training_paths(tmp_path)] == ["1.jpg", "2.png", "10.png"]
+    with pytest.raises(ValueError, match="no training images"):
+        training_paths(tmp_path / "nope" if False else [])
