@@ -64,6 +64,8 @@ def test_ssim_matches_skimage_gaussian(space):
         ref = structural_similarity(a.numpy(), b.numpy(), gaussian_weights=True, sigma=1.5,
                                     use_sample_covariance=False, data_range=1.0, channel_axis=0)
         assert float(ours[i]) == pytest.approx(ref, abs=1e-7)
+    f32 = ssim(x.float(), y.float(), space=space)
+    assert torch.allclose(f32.double(), ours, atol=1e-5)
 
 
 def test_ssim_properties():
@@ -135,3 +137,12 @@ def test_clipped_and_luminance_hand_values():
     grey = torch.full((2, 3, 3, 3), 0.8)
     assert mean_luminance_error(grey).numpy() == pytest.approx([0.3, 0.3], abs=1e-6)
     assert float(mean_luminance_error(grey, target=0.8)[0]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_delta_e2000_float32_close_to_float64():
+    rng = np.random.default_rng(2)
+    lab1 = torch.from_numpy(rng.uniform([0, -90, -90], [100, 90, 90], (400, 3)).T.copy())[None, :, :, None]
+    lab2 = (lab1 + torch.from_numpy(rng.normal(0, 3, (1, 3, 400, 1))))
+    d64 = delta_e2000_lab(lab1, lab2)
+    d32 = delta_e2000_lab(lab1.float(), lab2.float())
+    assert d32.dtype == torch.float32 and torch.allclose(d32.double(), d64, atol=2e-3)

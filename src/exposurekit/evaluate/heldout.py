@@ -50,6 +50,7 @@ __all__ = [
     "heldout_brackets",
     "load_frame",
     "pick_target",
+    "summarize_rows",
 ]
 
 PROTOCOL = {
@@ -235,7 +236,6 @@ def evaluate_brackets(
     name, correct = _as_corrector(method, device)
     if brackets is None:
         brackets = heldout_brackets(data_root, datasets)
-    keys = [*SCORE_KEYS, *(["edge_f1"] if edges else [])]
     rows: list[dict[str, Any]] = []
     n_br = 0
     t_method = 0.0
@@ -274,6 +274,22 @@ def evaluate_brackets(
             rows.append(row)
         if progress:
             print(f"[{name}] {br.dataset}/{br.scene}: {len(frames)} frames, target {t}", flush=True)
+    return {
+        "method": name,
+        "protocol": PROTOCOL,
+        "long_side": long_side,
+        "n_brackets": n_br,
+        **summarize_rows(rows, edges),
+        "seconds": {"total": time.perf_counter() - t0, "method": t_method},
+    }
+
+
+def summarize_rows(rows: list[dict[str, Any]], edges: bool = False) -> dict[str, Any]:
+    """Means of per-frame rows: ``{"rows", "mean", "input_mean", "by_offset", "by_group", "by_dataset"}``.
+
+    Use it to re-aggregate a subset of ``evaluate_brackets(...)["rows"]`` (e.g. one dataset).
+    """
+    keys = [*SCORE_KEYS, *(["edge_f1"] if edges else [])]
     all_keys = [*keys, *(f"input_{k}" for k in keys)]
 
     def group(keyfn: Callable[[dict[str, Any]], str], sort: Callable[[str], Any] = str) -> dict[str, Any]:
@@ -283,17 +299,12 @@ def evaluate_brackets(
         return {k: _means(groups[k], all_keys) for k in sorted(groups, key=sort)}
 
     return {
-        "method": name,
-        "protocol": PROTOCOL,
-        "long_side": long_side,
-        "n_brackets": n_br,
         "rows": rows,
         "mean": _means(rows, keys),
         "input_mean": {k: _means(rows, [f"input_{k}"])[f"input_{k}"] for k in keys},
         "by_offset": group(lambda r: f"{r['offset']:+d}", _offset_key),
         "by_group": group(lambda r: _offset_group(r["offset"]), _offset_key),
         "by_dataset": group(lambda r: r["dataset"]),
-        "seconds": {"total": time.perf_counter() - t0, "method": t_method},
     }
 
 

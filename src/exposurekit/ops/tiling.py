@@ -30,7 +30,8 @@ def _ramp(n: int, overlap: int, at_start: bool, at_end: bool, device: torch.devi
     return w
 
 
-def tiled_apply(fn: Callable[[Tensor], Tensor], images: Tensor, tile: int = 512, overlap: int = 64) -> Tensor:
+def tiled_apply(fn: Callable[[Tensor], Tensor], images: Tensor, tile: int = 512, overlap: int = 64,
+                margin: int = 0) -> Tensor:
     """Apply ``fn`` to overlapping ``tile``×``tile`` crops and blend them.
 
     Args:
@@ -38,6 +39,9 @@ def tiled_apply(fn: Callable[[Tensor], Tensor], images: Tensor, tile: int = 512,
         images: :math:`(B, C, H, W)`.
         tile: tile side in pixels.
         overlap: pixels shared by neighbouring tiles (blended with a raised cosine).
+        margin: extra context pixels given to ``fn`` on each side of a tile (clipped at the image
+            border) and cropped from its output; at least the receptive radius of a convolutional
+            ``fn`` makes the result equal to ``fn(images)``.
 
     Returns:
         :math:`(B, C', H, W)`; equal to ``fn(images)`` when the image fits in one tile.
@@ -57,7 +61,9 @@ def tiled_apply(fn: Callable[[Tensor], Tensor], images: Tensor, tile: int = 512,
         for x in xs:
             tw = min(tile, w)
             wx = _ramp(tw, overlap, x == xs[0], x == xs[-1], images.device)
-            res = fn(images[:, :, y:y + th, x:x + tw])
+            y0, x0 = max(0, y - margin), max(0, x - margin)
+            res = fn(images[:, :, y0:min(h, y + th + margin), x0:min(w, x + tw + margin)])
+            res = res[:, :, y - y0:y - y0 + th, x - x0:x - x0 + tw]
             if out is None:
                 out = torch.zeros(b, res.shape[1], h, w, device=images.device, dtype=res.dtype)
             weight = (wy[:, None] * wx[None, :])[None, None]

@@ -1,0 +1,51 @@
+"""Train the shipped CLIP-guided weights (RAVE, CLIP-LIT-Latent) with the exposure-embedding encoder.
+
+CPU, one thread, whole photos squash-resized to small squares. Writes
+``src/exposurekit/weights/{rave,cliplit-latent}.safetensors`` and ``runs/clip_<name>/`` (history, loss plot),
+and prints the training time per phase.
+
+Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/clip_train.py rave
+     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/clip_train.py cliplit-latent
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+
+from exposurekit.methods.base import WEIGHTS_DIR
+from exposurekit.methods.registry import load_method
+
+DATA = "/work/shared/data/"
+BACKLIT = [DATA + "backlit_web_ovd0312", DATA + "clip_lit_backlit_examples"]
+WELL = [DATA + d for d in ("clean_kodak24", "clean_skimage_data", "clean_debian_lomiri_wallpapers_1604",
+                           "clean_debian_mate_nature")]
+SETTINGS = {
+    "rave": {"crop": 112, "lr": 3e-4, "extra": {"steps": 240, "log_every": 20}},
+    "cliplit-latent": {"crop": 112, "lr": 3e-4,
+                       "extra": {"init_steps": 300, "rounds": 2, "enhance_steps": 120, "prompt_steps": 100,
+                                 "log_every": 20}},
+}
+
+
+def main(name: str, out: str | None = None) -> None:
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+    method = load_method(name)
+    method.model.reset_parameters()
+    s = SETTINGS[name]
+    result = method.fit(BACKLIT, WELL, run_dir=f"runs/clip_{name}", encoder="exposure", progress=False,
+                        resume=False, crop=s["crop"], lr=s["lr"], extra=s["extra"])
+    path = Path(out) if out else WEIGHTS_DIR / f"{name}.safetensors"
+    method.save_weights(path)
+    print(json.dumps({"method": name, "weights": str(path), **result.extra}, indent=1))
+    for h in result.history:
+        print({k: round(v, 4) for k, v in h.items()})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
