@@ -10,10 +10,13 @@ import torch
 from PIL import Image
 
 from exposurekit.data.brackets import (
+    DUPLICATE_SCENES,
     MID_GREY,
     Bracket,
     detect_layout,
+    duplicates_of,
     ev_from_name,
+    is_held_out_any,
     load_brackets,
     read_bracket,
     shared_brackets,
@@ -39,16 +42,19 @@ SICE_BOUNDARIES = [
     113, 120, 129, 138, 147, 152, 166, 173,
     383, 390, 397, 404, 411, 418, 425, 432, 439, 446, 453, 458, 465, 472, 479,
     587, 594, 604, 614, 624, 629, 634, 639, 644, 649, 654, 664, 674, 679,
-    931, 934, 942, 950, 953, 956, 965, 970, 975, 980, 985, 990, 995,
+    931, 934, 937, 950, 953, 956, 965, 970, 975, 980, 985, 990, 995,
     1202, 1215, 1235, 1254, 1261, 1268,
     1287, 1304, 1321, 1340, 1359, 1366, 1373, 1382, 1385, 1392,
 ]
+# Ranges checked frame by frame on the contact sheets: every boundary inside is in SICE_BOUNDARIES.
+SICE_CHECKED_RANGES = [(2, 174), (381, 480), (581, 680), (931, 1000), (1201, 1400)]
 # Pairs of frames that are the same scene although numbering or brightness suggests otherwise:
 # out-of-order bright/dark first frames, and stray frames far from the rest of their scene.
 SICE_SAME_SCENE = [
     (34, 35), (78, 79), (87, 88), (595, 596), (596, 597), (605, 606), (615, 616),
     (96, 113), (153, 166),  # long scenes (18 and 14 frames)
-    (1, 100), (1001, 1068), (1013, 1057), (1079, 1002), (1090, 1006), (938, 943),
+    (1, 100), (1001, 1068), (1013, 1057), (1079, 1002), (1090, 1006),
+    (938, 939), (942, 943), (938, 943),  # one 13-frame scene numbered in text order: 1, 10-13, 2-9
 ]
 # Different scenes that look alike (same building / corridor) or sit close in the numbering.
 SICE_DIFFERENT = [(78, 95), (86, 87), (1096, 1203), (1003, 1002), (953, 954)]
@@ -65,6 +71,12 @@ def sice_scenes(shared_data: Path, tmp_path_factory) -> dict[int, str]:
 def test_sice_recovery_matches_hand_labelled_boundaries(sice_scenes):
     wrong = [a for a in SICE_BOUNDARIES if sice_scenes[a] == sice_scenes[a + 1]]
     assert not wrong, f"missed boundaries after frames {wrong}"
+
+
+def test_sice_recovery_has_no_extra_boundaries_in_checked_ranges(sice_scenes):
+    extra = [a for lo, hi in SICE_CHECKED_RANGES for a in range(lo, hi)
+             if sice_scenes[a] != sice_scenes[a + 1] and a not in SICE_BOUNDARIES]
+    assert not extra, f"boundaries where there are none, after frames {extra}"
 
 
 def test_sice_recovery_keeps_scenes_together(sice_scenes):
@@ -114,7 +126,8 @@ def test_shared_brackets_all_datasets_dark_to_bright(shared_data):
         assert len(b.frames) >= 2 and all(f.is_file() for f in b.frames)
         lum = b.luminance
         assert lum == sorted(lum) or b.evs is not None, (b.dataset, b.scene, lum)
-        assert b.held_out == is_held_out(b.dataset, b.scene)
+        assert b.held_out == is_held_out_any(b.dataset, b.scene)
+        assert b.held_out >= is_held_out(b.dataset, b.scene)
     # MEFB: A (under) first in every pair, and it is darker
     for b in by["mefb"]:
         assert b.frames[0].stem.endswith("_A") and b.luminance[0] < b.luminance[1]
@@ -123,6 +136,17 @@ def test_shared_brackets_all_datasets_dark_to_bright(shared_data):
     train, held = split_brackets(bs)
     assert held and train and not any(b.held_out for b in train)
     assert {b.dataset for b in held} == {"sice", "mef", "deepfuse", "mefb"}
+
+
+def test_duplicate_scenes_exist_and_share_the_split(shared_data):
+    bs = {(b.dataset, b.scene): b for b in shared_brackets(shared_data)}
+    for a, b in DUPLICATE_SCENES:
+        assert a in bs and b in bs, (a, b)  # the table names real scenes (SICE names follow the recovery)
+        assert bs[a].held_out == bs[b].held_out, (a, b)
+    # a held-out copy makes its twin held out, even where the hash alone would train on it
+    lifted = [k for k, b in bs.items() if b.held_out and not is_held_out(*k)]
+    assert lifted and all(any(is_held_out(*d) for d in duplicates_of(*k)) for k in lifted)
+    assert duplicates_of("mef", "Arno") == [("mefb", "Arno")] and duplicates_of("mef", "Venice") == []
 
 
 def test_middle_index_rule(tmp_path):

@@ -147,3 +147,17 @@ def test_srgb_sequences_luminance_rises_with_ev_for_every_clean_photo(shared_dat
             assert torch.all(means[1:] > means[:-1]), (f.name, means)
             n += 1
     assert n == 55
+
+
+def test_saturated_sensor_pixels_stay_neutral_when_darkened():
+    # a GRBG mosaic whose bright patch saturates the green sites only (as in a real white highlight)
+    m = np.full((32, 32), 0.2, np.float32)
+    m[8:24, 8:24] = 0.7  # R, B: 0.7 * 1.5 (white balance) > 1, so the patch is white at EV 0
+    m[8:24:2, 8:24:2] = 1.0  # G sites of rows 0 mod 2 in GRBG
+    m[9:24:2, 9:24:2] = 1.0  # G sites of rows 1 mod 2
+    frames, _ = render_bayer(m, "GRBG", white_level=1.0, evs=(-2.0, 0.0), white_balance=(1.5, 1.0, 1.5),
+                             transfer="linear", gain=1.0)
+    patch = frames[:, :, 12:20, 12:20].mean((-1, -2))
+    for f in patch:
+        assert float(f.max() - f.min()) < 0.01, patch  # neutral at EV 0 (clipped) and at EV -2
+    assert float(patch[0, 1]) == pytest.approx(0.25, abs=0.01)

@@ -42,7 +42,8 @@ def train_zerodce_command(
     con = Console(stderr=True)
     try:
         cfg = load_config(ZeroDCEConfig, config, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                          batch_size=batch_size, lr=lr, size=size, crop=crop, threads=threads, device=device, seed=seed)
+                          batch_size=batch_size, lr=lr, size=size, crop=crop, threads=threads, device=device,
+                          seed=seed)
         paths = training_paths(data, exclude_held_out=not include_held_out)
     except (ValueError, OSError) as exc:
         con.print(f"[red]error:[/red] {exc}")
@@ -52,11 +53,14 @@ def train_zerodce_command(
         paths = [paths[int(i * step)] for i in range(max_images)]
     con.print(f"zerodce: {len(paths)} frames from {data} at {cfg.size}×{cfg.size}, {cfg.epochs} epochs, "
               f"batch {cfg.batch_size}, lr {cfg.lr:g}")
+    import time
+
+    cpu0 = time.process_time()
     frames = load_training_images(paths, cfg.size)
     method = ZeroDCE()
     method.name = "zerodce"
     result = method.fit(frames, run_dir, cfg, progress=not quiet, resume=resume)
     weights = method.save_weights(out or Path(run_dir) / "zerodce.safetensors")
     last = result.history[-1] if result.history else {}
-    con.print(f"done in {result.seconds:.0f} s; final loss {last.get('loss', float('nan')):.4f}; "
+    con.print(f"done in {result.seconds:.0f} s wall, {time.process_time() - cpu0:.0f} s CPU; final loss {last.get('loss', float('nan')):.4f}; "
               f"weights {weights}; plot {result.plot}")

@@ -34,13 +34,16 @@ from exposurekit.data.sice import cache_dir, is_flat_sice, recover_sice_scenes, 
 from exposurekit.data.splits import is_held_out
 
 __all__ = [
+    "DUPLICATE_SCENES",
     "LAYOUTS",
     "MID_GREY",
     "SHARED_FOLDERS",
     "Bracket",
     "detect_layout",
+    "duplicates_of",
     "ev_from_name",
     "frame_luminance",
+    "is_held_out_any",
     "load_brackets",
     "load_deepfuse",
     "load_mef",
@@ -64,6 +67,67 @@ SHARED_FOLDERS = {
     "mefb": "mefb_100_pairs",
 }
 """Folder of each dataset inside the shared data root (``../shared/data``)."""
+
+# The same view in two places (found by benchmarks/sequences_duplicates.py, structure correlation > 0.9):
+# MEFB contains 9 MEF scenes, 15 DeepFuse sequences and one SICE scene; DeepFuse re-shoots some scenes;
+# SICE has one scene in two runs of its numbering. A bracket is held out when ANY copy is held out.
+DUPLICATE_SCENES: list[tuple[tuple[str, str], tuple[str, str]]] = [
+    (("sice", "0057"), ("mefb", "Knossos6")),  # 0.999
+    (("sice", "1003"), ("sice", "1203")),  # 0.999
+    (("mef", "Arno"), ("mefb", "Arno")),  # 1.000
+    (("mef", "Balloons"), ("mefb", "Balloons")),  # 1.000
+    (("mef", "BelgiumHouse"), ("mefb", "BelgiumHouse")),  # 1.000
+    (("mef", "Cave"), ("mefb", "Cave")),  # 1.000
+    (("mef", "ChineseGarden"), ("mefb", "ChineseGarden")),  # 1.000
+    (("mef", "Church"), ("mefb", "Church")),  # 1.000
+    (("mef", "Farmhouse"), ("mefb", "Farmhouse")),  # 1.000
+    (("mef", "House"), ("mefb", "House")),  # 1.000
+    (("mef", "Kluki"), ("mefb", "Kluki")),  # 1.000
+    (("deepfuse", "Seq_00"), ("mefb", "ICCV_01")),  # 1.000
+    (("deepfuse", "Seq_10"), ("mefb", "ICCV_02")),  # 1.000
+    (("deepfuse", "Seq_12"), ("deepfuse", "Seq_13")),  # 0.997
+    (("deepfuse", "Seq_12"), ("mefb", "ICCV_03")),  # 1.000
+    (("deepfuse", "Seq_13"), ("mefb", "ICCV_03")),  # 0.997
+    (("deepfuse", "Seq_19"), ("mefb", "ICCV_04")),  # 1.000
+    (("deepfuse", "Seq_20"), ("mefb", "ICCV_05")),  # 1.000
+    (("deepfuse", "Seq_22"), ("mefb", "ICCV_06")),  # 1.000
+    (("deepfuse", "Seq_28"), ("deepfuse", "Seq_29")),  # 0.981
+    (("deepfuse", "Seq_30"), ("deepfuse", "Seq_31")),  # 0.973
+    (("deepfuse", "Seq_30"), ("mefb", "ICCV_07")),  # 0.973
+    (("deepfuse", "Seq_31"), ("mefb", "ICCV_07")),  # 1.000
+    (("deepfuse", "Seq_33"), ("mefb", "ICCV_08")),  # 1.000
+    (("deepfuse", "Seq_35"), ("mefb", "ICCV_09")),  # 1.000
+    (("deepfuse", "Seq_37"), ("mefb", "ICCV_10")),  # 1.000
+    (("deepfuse", "Seq_38"), ("mefb", "ICCV_11")),  # 1.000
+    (("deepfuse", "Seq_77"), ("mefb", "ICCV_12")),  # 1.000
+    (("deepfuse", "Seq_78"), ("mefb", "ICCV_13")),  # 1.000
+    (("deepfuse", "Seq_79"), ("mefb", "ICCV_14")),  # 1.000
+    (("deepfuse", "Seq_80"), ("mefb", "ICCV_15")),  # 1.000
+]
+"""Pairs of ``(dataset, scene)`` that show the same scene; see :attr:`Bracket.held_out`."""
+
+
+def _duplicate_groups() -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
+    groups: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for a, b in DUPLICATE_SCENES:
+        merged = groups.get(a, {a}) | groups.get(b, {b})
+        for m in merged:
+            groups[m] = merged
+    return {k: frozenset(v) for k, v in groups.items()}
+
+
+_DUPLICATES = _duplicate_groups()
+
+
+def duplicates_of(dataset: str, scene: str) -> list[tuple[str, str]]:
+    """Other ``(dataset, scene)`` entries of the shared data that show the same scene (may be empty)."""
+    return sorted(_DUPLICATES.get((dataset, scene), frozenset()) - {(dataset, scene)})
+
+
+def is_held_out_any(dataset: str, scene: str) -> bool:
+    """``is_held_out`` of the scene or of any of its :func:`duplicates_of` (what training must exclude)."""
+    return is_held_out(dataset, scene) or any(is_held_out(d, s) for d, s in duplicates_of(dataset, scene))
+
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 _EV_RE = re.compile(r"ev([+-]\d+(?:\.\d+)?|0(?:\.0+)?)(?=$|[^0-9.]|\.[a-z])", re.IGNORECASE)
@@ -145,8 +209,9 @@ class Bracket:
 
     @property
     def held_out(self) -> bool:
-        """Whether this scene is in the project-wide held-out split (never train on it)."""
-        return is_held_out(self.dataset, self.scene)
+        """Whether this scene is held out: in the project-wide split itself, or a copy of a held-out scene
+        in another dataset (:data:`DUPLICATE_SCENES`). Never train on it."""
+        return is_held_out_any(self.dataset, self.scene)
 
     @property
     def luminance(self) -> list[float]:

@@ -30,13 +30,19 @@ UNDER, WELL, OVER = 0, 1, 2
 STATES = ("under", "well", "over")
 
 
-def soft_histogram(y: Tensor, bins: int = 16, sigma: float | None = None) -> Tensor:
-    """Differentiable histogram of values in [0, 1]: :math:`(B, 1, H, W)` to :math:`(B, bins)`, rows sum to 1."""
-    centres = (torch.arange(bins, device=y.device, dtype=y.dtype) + 0.5) / bins
-    sigma = sigma or 0.5 / bins
-    w = torch.exp(-0.5 * ((y.flatten(1)[:, :, None] - centres) / sigma) ** 2)
-    w = w / w.sum(-1, keepdim=True).clamp_min(1e-12)
-    return w.mean(1)
+def soft_histogram(y: Tensor, bins: int = 16) -> Tensor:
+    """Differentiable histogram of values in [0, 1]: :math:`(B, 1, H, W)` to :math:`(B, bins)`, rows sum to 1.
+
+    Each value is shared linearly between its two nearest bin centres (a triangular kernel), so the
+    result is differentiable almost everywhere at the cost of one scatter per value.
+    """
+    pos = (y.flatten(1) * bins - 0.5).clamp(0, bins - 1)
+    lo = pos.detach().floor().long()
+    hi = (lo + 1).clamp(max=bins - 1)
+    frac = pos - lo
+    hist = torch.zeros(y.shape[0], bins, dtype=y.dtype, device=y.device)
+    hist = hist.scatter_add(1, lo, 1 - frac).scatter_add(1, hi, frac)
+    return hist / pos.shape[1]
 
 
 class ExposureClassifier(nn.Module):
@@ -162,7 +168,7 @@ def train_exposure_classifier(images: Tensor, labels: Tensor, epochs: int = 40, 
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == labels[idx]).sum())
         if log is not None:
             log(f"classifier epoch {ep + 1}/{epochs}: loss {total / n:.4f} acc {correct / n:.3f}")

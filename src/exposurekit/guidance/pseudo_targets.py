@@ -68,6 +68,7 @@ class ClassifierScorer(nn.Module):
         super().__init__()
         self.classifier = classifier.eval()
         self.name = "classifier"
+        self.side = classifier.side
 
     def forward(self, images: Tensor) -> Tensor:
         return self.classifier.probs(images)
@@ -99,6 +100,7 @@ class ClipExposureScorer(nn.Module):
         super().__init__()
         self.guide, self.prompts, self.scale = guide, prompts, scale
         self.name = f"clip:{getattr(guide, 'source', '')}"
+        self.side = int(getattr(guide, "image_size", 224))
 
     def logits(self, images: Tensor) -> Tensor:
         emb = F.normalize(self.guide.encode_image(images), dim=-1)
@@ -173,10 +175,21 @@ class PseudoTargetMaker:
         self.scorer_id = scorer_id
 
     # ------------------------------------------------------------------ search
+    def _squash(self, x: Tensor, mode: str = "bilinear") -> Tensor:
+        """Squash-resize to the scorer's input side first (it squashes anyway): candidates are cheap."""
+        side = getattr(self.scorer, "side", None)
+        if not side or tuple(x.shape[-2:]) == (side, side):
+            return x
+        if mode == "nearest":
+            return F.interpolate(x, size=(side, side), mode="nearest")
+        return F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False,
+                             antialias=min(x.shape[-2:]) > side)
+
     @torch.no_grad()
     def search(self, images: Tensor) -> Tensor:
         """Best log-gamma per image :math:`(B,)` for :math:`(B, 3, h, w)` (already small)."""
         lg = self.grid.log().to(images.device)
+        images = self._squash(images)
         out = []
         for im in images:
             cand = im[None].clamp(1e-4, 1).pow(torch.exp(lg).view(-1, 1, 1, 1))  # (G, 3, h, w)
@@ -212,21 +225,25 @@ class PseudoTargetMaker:
             ids, counts = torch.unique(lab, return_counts=True)
             order = torch.argsort(counts, descending=True)
             target = gmap.clone()
+            lg = self.grid.log()
+            gam = torch.exp(lg).view(-1, 1, 1, 1)
+            cands, regions = [], []
             for j in order[: self.max_regions]:
                 if counts[j] < self.min_area * h * w:
                     break
                 m = lab == ids[j]
                 ys, xs = torch.nonzero(m, as_tuple=True)
                 y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
-                crop = base[:, :, y0:y1, x0:x1].clone()
-                src = small[:, :, y0:y1, x0:x1]
-                mc = m[y0:y1, x0:x1]
-                lg = self.grid.log()
-                cand = crop.repeat(len(lg), 1, 1, 1)
-                cand[:, :, mc] = src.clamp(1e-4, 1).pow(torch.exp(lg).view(-1, 1, 1, 1))[:, :, mc]
-                p = self.scorer(cand)[:, WELL]
-                gr = lg[int(p.argmax())]
-                target[0, 0][m] = float(g) + self.region_weight * (float(gr) - float(g))
+                crop = self._squash(base[:, :, y0:y1, x0:x1])
+                src = self._squash(small[:, :, y0:y1, x0:x1]).clamp(1e-4, 1)
+                mc = self._squash(m[None, None, y0:y1, x0:x1].float(), "nearest") > 0.5
+                cands.append(torch.where(mc, src.pow(gam), crop))  # (G, 3, s, s)
+                regions.append(m)
+            if regions:
+                p = self.scorer(torch.cat(cands))[:, WELL].view(len(regions), -1)
+                for m, pr in zip(regions, p, strict=True):
+                    gr = float(lg[int(pr.argmax())])
+                    target[0, 0][m] = float(g) + self.region_weight * (gr - float(g))
             sigma = max(0.5, self.smooth * max(h, w))
             gmap = _gaussian_blur(target, sigma)
         return gmap

@@ -13,6 +13,10 @@ then the same for every frame:
 3. the transfer curve: ``"bt709"`` (default; the curve rawpy applies by default, gamma 1/2.222 with a
    linear toe of slope 4.5) or ``"srgb"`` (the IEC 61966-2-1 sRGB curve).
 
+For negative EVs the output is also clipped at :math:`2^{EV}` (linear, before the gain): a pixel that was
+saturated in the RAW file stays saturated, so it darkens to a neutral grey instead of turning pink when
+one clipped channel is scaled down with the others (the recorded data hold no detail there anyway).
+
 So frames differ in exposure only, and EV 0 with ``transfer="bt709"`` reproduces ``rawpy.postprocess()`` with
 its defaults (see :func:`compare_with_rawpy` and docs/sequences.md for the measured difference).
 
@@ -141,7 +145,12 @@ def render_raw(
             lin0 = _linear_from_raw(raw, 1.0).astype(np.float32) / 65535.0
             gain = auto_bright_gain(lin0, auto_bright_threshold)
         for ev in evs:
-            lin = _linear_from_raw(raw, 2.0 ** float(ev)).astype(np.float32) / 65535.0
+            scale = 2.0 ** float(ev)
+            lin = _linear_from_raw(raw, scale).astype(np.float32) / 65535.0
+            if scale < 1:
+                # what was saturated at EV 0 stays saturated (neutral) when darkened, as LibRaw's highlight
+                # clip makes it at EV 0; without this, a clipped channel scaled down turns highlights pink.
+                lin = np.minimum(lin, scale)
             t = torch.from_numpy(lin).permute(2, 0, 1).unsqueeze(0)
             frames.append(encode_transfer(t * gain, transfer))
         info = {
@@ -233,11 +242,14 @@ def render_bayer(
     lin = np.clip((m - black_level) / max(white - black_level, 1e-6), 0, 1)
     code = getattr(cv2, _CV_BAYER[pattern])
 
-    def develop(x: np.ndarray, wb: np.ndarray) -> np.ndarray:
-        rgb = cv2.cvtColor((np.clip(x, 0, 1) * 65535).round().astype(np.uint16), code).astype(np.float32) / 65535
-        # white balance with the smallest multiplier at 1, then clip: saturated sensor pixels become white
-        # (LibRaw's default highlight mode does the same).
-        rgb = np.clip(rgb * (wb / wb.min()).astype(np.float32), 0, 1)
+    def develop(x: np.ndarray, wb: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        # the sensor saturates at 1 at EV 0, i.e. at `scale` after the exposure change (values that were
+        # clipped in the mosaic stay clipped when darkened)
+        sat = min(1.0, scale)
+        rgb = cv2.cvtColor((np.clip(x, 0, sat) * 65535).round().astype(np.uint16), code).astype(np.float32) / 65535
+        # white balance with the smallest multiplier at 1, then clip at saturation: saturated sensor pixels
+        # become neutral (LibRaw's default highlight mode does the same at EV 0).
+        rgb = np.clip(rgb * (wb / wb.min()).astype(np.float32), 0, sat)
         if color_matrix is not None:
             rgb = rgb @ np.asarray(color_matrix, dtype=np.float32).T
         return rgb
@@ -254,7 +266,7 @@ def render_bayer(
         gain = auto_bright_gain(develop(lin, wb), auto_bright_threshold)
     frames = []
     for ev in evs:
-        rgb = develop(lin * 2.0 ** float(ev), wb)
+        rgb = develop(lin * 2.0 ** float(ev), wb, 2.0 ** float(ev))
         t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
         frames.append(encode_transfer(t * gain, transfer))
     info = {

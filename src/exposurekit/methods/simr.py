@@ -201,3 +201,186 @@ class SIMR(Method):
             :class:`~exposurekit.train.TrainResult`; ``extra["weights"]`` is the saved file.
         """
         return _fit(self, data, config, run_dir, resume, progress, **overrides)
+
+
+# ====================================================================== training
+def _training_brackets(data: str | Path | Sequence[str | Path] | None) -> list[Any]:
+    from exposurekit.data.brackets import SHARED_FOLDERS, load_brackets, shared_brackets
+    from exposurekit.evaluate.heldout import default_data_root
+
+    roots = [Path(data)] if isinstance(data, (str, Path)) else [Path(d) for d in (data or [default_data_root()])]
+    out: list[Any] = []
+    for root in roots:
+        if not root.is_dir():
+            raise FileNotFoundError(f"training data folder not found: {root}")
+        if any((root / f).is_dir() for f in SHARED_FOLDERS.values()):
+            out.extend(shared_brackets(root))
+        else:
+            out.extend(load_brackets(root))
+    train = [b for b in out if not b.held_out and len(b.frames) >= 2]
+    if not train:
+        raise ValueError(f"no training brackets (≥ 2 frames, not held out) under {', '.join(map(str, roots))}")
+    return train
+
+
+def _make_scorer(method: SIMR, brackets: list[Any], extra: dict[str, Any], log: Any) -> tuple[nn.Module, str]:
+    from exposurekit.guidance.exposure_classifier import (
+        ExposureClassifier,
+        load_labelled_frames,
+        train_exposure_classifier,
+    )
+    from exposurekit.guidance.pseudo_targets import ClassifierScorer, train_exposure_prompts
+    from exposurekit.models.serialization import load_state
+
+    if extra.get("clip"):
+        from exposurekit.guidance.clip import ClipGuide
+
+        guide = ClipGuide.from_pretrained(extra["clip"])
+        x, y = load_labelled_frames(brackets, side=guide.image_size)
+        return train_exposure_prompts(guide, x, y, steps=int(extra["prompt_steps"]), log=log), f"clip:{extra['clip']}"
+    if extra.get("classifier"):
+        state, meta = load_state(extra["classifier"])
+        clf = ExposureClassifier(**meta.get("config", {}))
+        clf.load_state_dict({k[7:] if k.startswith("scorer.") else k: v for k, v in state.items()
+                             if not k.startswith("net.")})
+        sid = f"classifier:{Path(extra['classifier']).name}:{Path(extra['classifier']).stat().st_size}"
+        return ClassifierScorer(clf.eval()), sid
+    x, y = load_labelled_frames(brackets)
+    log(f"exposure classifier: {len(x)} frames, labels under/well/over {torch.bincount(y, minlength=3).tolist()}")
+    clf = train_exposure_classifier(x, y, epochs=int(extra["classifier_epochs"]), log=log)
+    digest = float(sum(p.double().sum() for p in clf.parameters()))
+    return ClassifierScorer(clf), f"classifier:trained:{digest:.6f}"
+
+
+def _prepare(method: SIMR, brackets: list[Any], maker: Any, side: int, log: Any, progress: bool) -> dict[str, list]:
+    """Frames (uint8), pseudo-targets (uint8), prior features (fp16, 1/4 size) and region labels."""
+    from exposurekit.io import read_image
+    from exposurekit.ops.convert import array_to_tensor
+    from exposurekit.ops.resize import resize_long_side
+
+    mask_prior = method.prior
+    if mask_prior is None:
+        from exposurekit.priors.superpixels import SuperpixelPrior
+
+        mask_prior = SuperpixelPrior()
+    data: dict[str, list] = {"x": [], "t": [], "f": [], "m": []}
+    paths = [f for b in brackets for f in b.frames]
+    for i, path in enumerate(paths):
+        x = resize_long_side(array_to_tensor(read_image(path).rgb), side).clamp(0, 1)
+        h, w = x.shape[-2:]
+        h4, w4 = h - h % 4, w - w % 4
+        x = x[:, :, :h4, :w4]
+        if method.prior is not None:
+            feats, masks = method.prior.extract(x)
+        else:
+            feats, masks = None, mask_prior.extract(x)[1]
+        g = maker.log_gamma_cached(path, x, masks)
+        from exposurekit.guidance.pseudo_targets import apply_log_gamma
+
+        t = apply_log_gamma(x, g)
+        data["x"].append((x[0] * 255).round().to(torch.uint8))
+        data["t"].append((t[0] * 255).round().to(torch.uint8))
+        data["m"].append(masks[0].to(torch.int16))
+        if feats is not None:
+            data["f"].append(F.interpolate(feats.float(), size=(h4 // 4, w4 // 4), mode="bilinear",
+                                           align_corners=False)[0].half())
+        if progress and (i + 1) % 100 == 0:
+            log(f"prepared {i + 1}/{len(paths)} frames")
+    return data
+
+
+def _fit(method: SIMR, data: Any, config: Any, run_dir: str | Path, resume: bool, progress: bool,
+         **overrides: Any) -> Any:
+    from exposurekit.guidance.pseudo_targets import PseudoTargetMaker, targets_cache_dir
+    from exposurekit.losses.simr import SIMRLoss, SIMRLossWeights
+    from exposurekit.train import TrainConfig, Trainer, load_config
+    from exposurekit.train.trainer import seed_everything
+
+    if config is None:
+        overrides.setdefault("lr", 1e-3)
+        overrides.setdefault("batch_size", 4)
+        overrides.setdefault("crop", 128)
+        overrides.setdefault("steps_per_epoch", 100)
+        overrides.setdefault("threads", 1)
+    cfg = load_config(TrainConfig, config, **overrides)
+    cfg.extra = {**TRAIN_DEFAULTS, **cfg.extra}
+    extra = cfg.extra
+    unknown = sorted(set(extra) - set(TRAIN_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown SIMR setting(s) {unknown}; known: {sorted(TRAIN_DEFAULTS)}")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    def log(msg: str) -> None:
+        if progress:
+            print(msg, flush=True)
+        with open(run_dir / "log.txt", "a") as fh:
+            fh.write(msg + "\n")
+
+    seed_everything(cfg.seed)
+    brackets = _training_brackets(data)
+    if extra["max_brackets"]:
+        rng = random.Random(cfg.seed)
+        brackets = sorted(brackets, key=lambda b: (b.dataset, b.scene))
+        rng.shuffle(brackets)
+        brackets = brackets[: int(extra["max_brackets"])]
+    log(f"SIMR: {len(brackets)} training brackets, {sum(len(b.frames) for b in brackets)} frames")
+    scorer, scorer_id = _make_scorer(method, brackets, extra, log)
+    method.scorer = scorer
+    maker = PseudoTargetMaker(scorer, mode=extra["target_mode"], region_weight=float(extra["region_weight"]),
+                              cache=targets_cache_dir(), scorer_id=scorer_id)
+    prepared = _prepare(method, brackets, maker, int(extra["side"]), log, progress)
+    n = len(prepared["x"])
+    net = method.model.to(cfg.device)
+    weights = SIMRLossWeights(extra["w_mse"], extra["w_cos"], extra["w_region"], extra["w_color"], extra["w_align"])
+    criterion = SIMRLoss(weights, scorer if weights.align else None)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, cfg.epochs), eta_min=cfg.lr * 0.05)
+    steps = cfg.steps_per_epoch or max(1, n // cfg.batch_size)
+    crop = int(cfg.crop or 128)
+    crop -= crop % 4
+
+    def batches(epoch: int) -> Iterator[tuple[Tensor, ...]]:
+        rng = random.Random(cfg.seed * 1000 + epoch)
+        for _ in range(steps):
+            idx = [rng.randrange(n) for _ in range(cfg.batch_size)]
+            c = min([crop] + [min(prepared["x"][i].shape[-2:]) for i in idx])
+            c -= c % 4
+            xs, ts, fs, ms = [], [], [], []
+            for i in idx:
+                h, w = prepared["x"][i].shape[-2:]
+                y0 = rng.randrange(0, (h - c) // 4 + 1) * 4
+                x0 = rng.randrange(0, (w - c) // 4 + 1) * 4
+                flip = rng.random() < 0.5
+                parts = [prepared["x"][i][:, y0:y0 + c, x0:x0 + c].float() / 255,
+                         prepared["t"][i][:, y0:y0 + c, x0:x0 + c].float() / 255,
+                         prepared["m"][i][y0:y0 + c, x0:x0 + c].long()]
+                if prepared["f"]:
+                    parts.append(prepared["f"][i][:, y0 // 4:(y0 + c) // 4, x0 // 4:(x0 + c) // 4].float())
+                if flip:
+                    parts = [p.flip(-1) for p in parts]
+                xs.append(parts[0])
+                ts.append(parts[1])
+                ms.append(parts[2])
+                if prepared["f"]:
+                    fs.append(parts[3])
+            feats = torch.stack(fs) if fs else None
+            yield torch.stack(xs), torch.stack(ts), torch.stack(ms), feats
+
+    noise = float(extra["prior_noise"])
+
+    def step(batch: tuple[Tensor, ...], epoch: int) -> dict[str, Tensor]:
+        x, t, m, feats = (b.to(cfg.device) if b is not None else None for b in batch)
+        if feats is not None and noise > 0:
+            feats = feats + noise * torch.randn_like(feats) * feats.std((0, 2, 3), keepdim=True)
+        _, m = torch.unique(m, return_inverse=True)  # compact labels within the batch
+        out = net(x, feats)
+        return criterion(out, x, t, m)
+
+    trainer = Trainer({"net": net}, opt, run_dir, cfg, scheduler=sched, progress=progress)
+    result = trainer.fit(step, batches, resume=resume, title=f"SIMR ({method.preset})")
+    method.model = net.eval()
+    result.extra["weights"] = method.save_weights(run_dir / f"{method.preset}.safetensors")
+    return result

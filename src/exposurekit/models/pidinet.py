@@ -18,7 +18,8 @@ Architecture (the paper's Fig. 4 / Sec. 3):
   - ``ad``  angular differences :math:`\\sum_i w_i (x_i - x_{i^+})`, :math:`i^+` the next pixel clockwise on
     the 3×3 ring (centre weight unused);
   - ``rd``  radial differences :math:`\\sum_i w_i (x^{(2)}_i - x^{(1)}_i)` between the pixel two steps
-    and one step away in each of the 8 directions (a 5×5 support).
+    and one step away in each of the 8 directions (a 5×5 support). The checkpoints keep these 8 weights
+    in flat slots 1-8 of the 3×3 weight tensor (directions in raster order; slot 0 unused).
 
   Each PDC is converted to the equivalent vanilla kernel at run time.
 * Side outputs of each stage: CDCM (ReLU, 1×1 conv to 24 channels, sum of four 3×3 convs dilated 5, 7, 9,
@@ -71,14 +72,15 @@ def pdc_kernel(weight: Tensor, kind: str) -> tuple[Tensor, int]:
             k[:, :, j] = flat[:, :, j] - flat[:, :, prev]
         return k.reshape(o, i, 3, 3), 1
     if kind == "rd":  # sum_dir w_dir (x at 2*dir - x at dir) on a 5x5 support
+        # The released checkpoints store the 8 radial weights in flat slots 1..8 of the 3x3 tensor
+        # (slot 0 unused, not the centre), one per direction in raster order.
+        flat = weight.reshape(o, i, 9)
         k = weight.new_zeros(o, i, 5, 5)
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                if dy == 0 and dx == 0:
-                    continue
-                w = weight[:, :, 1 + dy, 1 + dx]
-                k[:, :, 2 + 2 * dy, 2 + 2 * dx] += w
-                k[:, :, 2 + dy, 2 + dx] -= w
+        dirs = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+        for slot, (dy, dx) in enumerate(dirs, 1):
+            w = flat[:, :, slot]
+            k[:, :, 2 + 2 * dy, 2 + 2 * dx] += w
+            k[:, :, 2 + dy, 2 + dx] -= w
         return k, 2
     raise ValueError(f"unknown pixel-difference convolution {kind!r}; expected cv, cd, ad or rd")
 
