@@ -39,7 +39,7 @@ def _objective(model: torch.nn.Module, seqs: list[torch.Tensor]) -> float:
 
 def test_short_training_run_loss_falls_any_length(tmp_path):
     seqs = [_sequence(2, seed=1), _sequence(3, seed=2), _sequence(5, seed=3)]
-    m = LoopExpose()
+    m = LoopExpose(low_res=64)  # the documented 256² low-resolution branch is too slow for the suite
     before = _objective(m.model, seqs)
     cfg = LoopExposeTrainConfig(epochs=3, label_switch_epoch=1, lr=3e-3, long_side=None, val_scenes=0)
     result = m.fit(seqs, run_dir=tmp_path / "run", config=cfg, progress=False)
@@ -50,12 +50,12 @@ def test_short_training_run_loss_falls_any_length(tmp_path):
     assert (tmp_path / "run" / "last.pt").is_file() and (tmp_path / "run" / "losses.png").is_file()
     # resume continues after the last finished epoch
     cfg4 = LoopExposeTrainConfig(epochs=4, label_switch_epoch=1, lr=3e-3, long_side=None, val_scenes=0)
-    result4 = LoopExpose().fit(seqs, run_dir=tmp_path / "run", config=cfg4, progress=False)
+    result4 = LoopExpose(low_res=64).fit(seqs, run_dir=tmp_path / "run", config=cfg4, progress=False)
     assert [h["epoch"] for h in result4.history] == [0.0, 1.0, 2.0, 3.0]
 
 
 def test_pseudo_label_uses_eval_mode_and_restores_train_mode():
-    m = LoopExpose()
+    m = LoopExpose(low_res=64)
     with torch.no_grad():
         m.model.head.weight.normal_(0, 0.05)
     m.model.train()

@@ -61,11 +61,19 @@ SICE_DIFFERENT = [(78, 95), (86, 87), (1096, 1203), (1003, 1002), (953, 954)]
 
 
 @pytest.fixture(scope="module")
-def sice_scenes(shared_data: Path, tmp_path_factory) -> dict[int, str]:
-    """``{frame number: scene}`` recovered without the cache (the real algorithm runs)."""
-    root = shared_data / "sice_part1_512_zerodcepp_train"
-    scenes = recover_sice_scenes(root, use_cache=False)
-    return {int(f.stem): name for name, frames in scenes.items() for f in frames}
+def sice_run(shared_data: Path, tmp_path_factory) -> tuple[dict[str, list[Path]], Path]:
+    """Scenes recovered from scratch (an empty cache folder, so the real algorithm runs), and that folder."""
+    cache = tmp_path_factory.mktemp("ekcache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EXPOSUREKIT_CACHE_DIR", str(cache))
+        scenes = recover_sice_scenes(shared_data / "sice_part1_512_zerodcepp_train")
+    return scenes, cache
+
+
+@pytest.fixture(scope="module")
+def sice_scenes(sice_run) -> dict[int, str]:
+    """``{frame number: scene}``."""
+    return {int(f.stem): name for name, frames in sice_run[0].items() for f in frames}
 
 
 def test_sice_recovery_matches_hand_labelled_boundaries(sice_scenes):
@@ -99,11 +107,11 @@ def test_sice_recovery_covers_every_frame_once(shared_data, sice_scenes):
             assert not (min(nums) <= lo and max(nums) >= hi), name
 
 
-def test_sice_recovery_cache_is_used_and_identical(shared_data, tmp_path, monkeypatch):
-    monkeypatch.setenv("EXPOSUREKIT_CACHE_DIR", str(tmp_path))
+def test_sice_recovery_cache_is_used_and_identical(shared_data, sice_run, monkeypatch):
+    first, cache = sice_run
+    assert len(list(cache.glob("sice_scenes_*.json"))) == 1
+    monkeypatch.setenv("EXPOSUREKIT_CACHE_DIR", str(cache))
     root = shared_data / "sice_part1_512_zerodcepp_train"
-    first = recover_sice_scenes(root)
-    assert list(tmp_path.glob("sice_scenes_*.json"))
     import time
 
     t = time.perf_counter()

@@ -73,6 +73,13 @@ def test_synth_cli_srgb_layout_manifest_and_seeds(cli, small_photos, tmp_path):
     assert (out / "kodim01" / "ev-1.5.png").read_bytes() == (out2 / "kodim01" / "ev-1.5.png").read_bytes()
     m3 = synthesize_dataset(small_photos, tmp_path / "seq3", SynthSettings(seed=8))
     assert m3["scenes"][0]["info"]["params"] != p
+    # two worker processes write the same bytes as one
+    out4 = tmp_path / "seq4"
+    r = cli.invoke(app, ["synth", str(small_photos), "-o", str(out4), "--seed", "7", "-j", "2", "-q"])
+    assert r.exit_code == 0, r.output
+    for scene in ("kodim01", "kodim23"):
+        for n in ("ev-1.5.png", "ev+1.png"):
+            assert (out / scene / n).read_bytes() == (out4 / scene / n).read_bytes()
     # loads back as brackets with known EVs, luminance rising with EV in every scene
     assert detect_layout(out) == "sequences"
     bs = load_brackets(out)

@@ -44,6 +44,7 @@ def synth_command(
     white_level: float = typer.Option(None, "--white-level", help="bare Bayer mosaics: saturation (default: max)"),
     name: str = typer.Option(None, "--name", help="dataset name in the manifest (default: output folder name)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="re-render scenes already on disk"),
+    workers: int = typer.Option(0, "--workers", "-j", help="render scenes in N processes (same output as 0)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
     """Render every source at several exposures: DST/<scene>/ev-1.5.png ... ev+1.5.png, plus DST/manifest.json."""
@@ -66,7 +67,8 @@ def synth_command(
             bar.update(task, completed=done, total=total, description=scene)
 
         try:
-            manifest = synthesize_dataset(src, dst, settings, name=name, overwrite=overwrite, progress=on_progress)
+            manifest = synthesize_dataset(src, dst, settings, name=name, overwrite=overwrite,
+                                          progress=on_progress, workers=workers)
         except (FileNotFoundError, ValueError, ImportError) as exc:
             con.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None

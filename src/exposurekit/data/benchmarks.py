@@ -53,8 +53,8 @@ _MSEC_RE = re.compile(r"^(?P<stem>.+)_(?P<ev>N1\.5|N1|0|P1|P1\.5)$")
 SHARED_SETS = {
     "dicm": ("zerodce_test/DICM", "*"),
     "lime": ("zerodce_test/LIME", "*"),
-    "mefb-over": ("mefb_100_pairs", "*_B.*"),
-    "mefb-under": ("mefb_100_pairs", "*_A.*"),
+    "mefb-over": ("mefb_100_pairs", "*/*_B.*"),
+    "mefb-under": ("mefb_100_pairs", "*/*_A.*"),
     "backlit": ("backlit_web_ovd0312", "*"),
     "clip-lit": ("clip_lit_backlit_examples", "*"),
     "sci-lowlight": ("sci_lowlight_samples", "**/*"),

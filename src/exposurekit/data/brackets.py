@@ -17,7 +17,6 @@ Frames are always sorted dark→bright: by EV when every frame's EV is known, el
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -148,41 +147,46 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES)
 
 
-def _listing_hash(files: Sequence[Path]) -> str:
-    h = hashlib.sha1(b"lum-v1")
-    for f in files:
-        st = f.stat()
-        h.update(f"|{f.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()
+_LUMINANCE_CACHE_NAME = "luminance_v1.json"
+_lum_memo: dict[str, float] = {}
+
+
+def _lum_key(f: Path) -> str:
+    st = f.stat()
+    return f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}"
 
 
 def frame_luminance(paths: Sequence[str | Path], use_cache: bool = True) -> list[float]:
     """Mean sRGB-encoded luma (Rec. 709 weights, in [0, 1]) of each image, from a 64×64 thumbnail.
 
-    Results are cached as JSON under :func:`exposurekit.data.sice.cache_dir`, keyed by paths, sizes and mtimes.
+    Values are remembered in memory and in one JSON file under :func:`exposurekit.data.sice.cache_dir`,
+    keyed by resolved path, size and mtime (a changed file is measured again).
     """
     files = [Path(p) for p in paths]
-    if not files:
-        return []
-    key = _listing_hash(files)
-    cache_file = cache_dir() / f"luminance_{key[:20]}.json"
-    if use_cache and cache_file.is_file():
+    keys = [_lum_key(f) for f in files]
+    cache_file = cache_dir() / _LUMINANCE_CACHE_NAME
+    if use_cache and any(k not in _lum_memo for k in keys) and cache_file.is_file():
         try:
-            vals = json.loads(cache_file.read_text())
-            if isinstance(vals, list) and len(vals) == len(files):
-                return [float(v) for v in vals]
-        except (OSError, ValueError):
+            _lum_memo.update({k: float(v) for k, v in json.loads(cache_file.read_text()).items()})
+        except (OSError, ValueError, AttributeError):
             pass
-    vals = [float(thumbnail_luminance(f, 64).mean()) for f in files]
-    if use_cache:
+    missing = [i for i, k in enumerate(keys) if not use_cache or k not in _lum_memo]
+    new = {keys[i]: float(thumbnail_luminance(files[i], 64).mean()) for i in missing}
+    if use_cache and new:
+        _lum_memo.update(new)
         try:
+            on_disk = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
+        except (OSError, ValueError):
+            on_disk = {}
+        try:
+            on_disk.update(new)
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(vals))
+            tmp.write_text(json.dumps(on_disk))
             os.replace(tmp, cache_file)
-        except OSError:
+        except (OSError, AttributeError):
             pass
-    return vals
+    return [new[k] if k in new else _lum_memo[k] for k in keys]
 
 
 @dataclass
@@ -294,7 +298,7 @@ def load_sice(root: str | Path, dataset: str = "sice", min_frames: int = 2) -> l
     root = Path(root)
     if is_flat_sice(root):
         return [
-            Bracket(dataset, name, frames, None)
+            _bracket_from_files(dataset, name, frames)  # re-sorted by the same luminance as everywhere else
             for name, frames in recover_sice_scenes(root).items()
             if len(frames) >= min_frames
         ]

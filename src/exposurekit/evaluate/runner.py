@@ -142,12 +142,12 @@ def evaluate_samples(
                 row[k], row[f"input_{k}"] = float(v[0]), float(v[1])
         rows.append(row)
         if save_dir is not None:
-            from exposurekit.io import write_image
+            from exposurekit.io import ImageData, write_image
             from exposurekit.ops import tensor_to_array
 
             out = Path(save_dir) / f"{s.name}.png"
             out.parent.mkdir(parents=True, exist_ok=True)
-            write_image(out, tensor_to_array(y, "uint8"))
+            write_image(out, ImageData(rgb=tensor_to_array(y, "uint8")))
         if progress:
             print(f"[{name}] {s.name}: " + ", ".join(f"{k}={row[k]:.3f}" for k in (*REF_KEYS, *NOREF_KEYS)
                                                      if k in row), flush=True)

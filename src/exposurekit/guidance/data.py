@@ -59,8 +59,8 @@ def _read_square(path: Path, side: int) -> Tensor:
     return (x[0].clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-def load_image_set(folders: Sequence[str | Path], side: int, role: str) -> ImageSet:
-    """Read every image of ``folders`` as a ``side``×``side`` uint8 square.
+def load_image_set(folders: Sequence[str | Path], side: int, role: str, use_cache: bool = True) -> ImageSet:
+    """Read every image of ``folders`` as a ``side``×``side`` uint8 square (cached per folder on disk).
 
     Raises:
         ValueError: a folder that does not exist or holds no images (the message names it and ``role``).
@@ -78,9 +78,22 @@ def load_image_set(folders: Sequence[str | Path], side: int, role: str) -> Image
         if not files:
             raise ValueError(f"{role} folder {folder} holds no images")
         start = len(paths)
-        for p in files:
-            images.append(_read_square(p, side))
-            paths.append(p)
+        cached = cache_dir().parent / "squares" / f"{_fingerprint(files)[:24]}_{side}.pt" if use_cache else None
+        squares = None
+        if cached is not None and cached.is_file():
+            try:
+                squares = torch.load(cached, map_location="cpu")
+            except Exception:  # a corrupt cache entry is recomputed
+                squares = None
+        if squares is None or len(squares) != len(files):
+            squares = torch.stack([_read_square(p, side) for p in files])
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+                torch.save(squares, tmp)
+                os.replace(tmp, cached)
+        images.extend(squares)
+        paths.extend(files)
         spans.append((folder, start, len(paths)))
     return ImageSet(torch.stack(images), paths, spans)
 

@@ -43,8 +43,9 @@ __all__ = [
     "compare_with_rawpy",
     "encode_transfer",
     "render_bayer",
-    "render_raw",
+    "raw_gain",
     "rawpy_default",
+    "render_raw",
 ]
 
 RAW_SUFFIXES = (
@@ -142,8 +143,7 @@ def render_raw(
     frames = []
     with rawpy.imread(str(path)) as raw:
         if gain is None:
-            lin0 = _linear_from_raw(raw, 1.0).astype(np.float32) / 65535.0
-            gain = auto_bright_gain(lin0, auto_bright_threshold)
+            gain = _measure_gain(raw, auto_bright_threshold)
         for ev in evs:
             scale = 2.0 ** float(ev)
             lin = _linear_from_raw(raw, scale).astype(np.float32) / 65535.0
@@ -164,7 +164,19 @@ def render_raw(
             "daylight_whitebalance": [float(v) for v in raw.daylight_whitebalance],
             "demosaic": "AHD (LibRaw default)",
         }
-    return torch.cat(frames, 0), info
+    out = torch.cat(frames, 0) if frames else torch.empty(0, 3, 0, 0)
+    return out, info
+
+
+def _measure_gain(raw, threshold: float) -> float:
+    lin0 = _linear_from_raw(raw, 1.0).astype(np.float32) / 65535.0
+    return auto_bright_gain(lin0, threshold)
+
+
+def raw_gain(path: str | Path, auto_bright_threshold: float = 0.01) -> float:
+    """The brightness gain :func:`render_raw` measures at EV 0 (LibRaw's auto-bright rule)."""
+    with _rawpy().imread(str(path)) as raw:
+        return _measure_gain(raw, auto_bright_threshold)
 
 
 def rawpy_default(path: str | Path) -> Tensor:
@@ -280,4 +292,4 @@ def render_bayer(
         "transfer": transfer,
         "demosaic": "bilinear (OpenCV)",
     }
-    return torch.cat(frames, 0), info
+    return (torch.cat(frames, 0) if frames else torch.empty(0, 3, *m.shape)), info

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +26,8 @@ import torch
 from torch import Tensor
 
 from exposurekit.io import IMAGE_SUFFIXES, ImageData, read_image, write_image
-from exposurekit.isp.raw import RAW_SUFFIXES, render_bayer, render_raw
-from exposurekit.isp.unprocess import render_srgb_evs
+from exposurekit.isp.raw import RAW_SUFFIXES, raw_gain, render_bayer, render_raw
+from exposurekit.isp.unprocess import process, sample_unprocess_params, unprocess
 from exposurekit.ops import array_to_tensor, luminance, resize_long_side, tensor_to_array
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "RADIOMETRIC_EVS",
     "SynthSettings",
     "ev_name",
+    "iter_source_frames",
     "render_source",
     "scene_generator",
     "synthesize_dataset",
@@ -97,30 +98,47 @@ def _is_raw_file(path: Path) -> bool:
     return path.suffix.lower() in RAW_SUFFIXES
 
 
-def render_source(path: Path, settings: SynthSettings, scene: str) -> tuple[Tensor, dict]:
-    """Render one source file at ``settings.evs``: ``(frames (N, 3, H, W), info for the manifest)``."""
+def iter_source_frames(path: Path, settings: SynthSettings, scene: str) -> tuple[dict, Iterator[Tensor]]:
+    """Render one source file lazily: ``(info for the manifest, frames (1, 3, H, W) in ascending EV order)``.
+
+    Frames are made one at a time (with parameters fixed up front), so a large photo never holds the whole
+    sequence in memory.
+    """
+    evs = sorted(float(e) for e in settings.evs)
+
+    def shrink(x: Tensor) -> Tensor:
+        return (resize_long_side(x, settings.long_side) if settings.long_side else x).clamp(0, 1)
+
     if settings.source == "raw":
         if _is_raw_file(path):
-            frames, info = render_raw(path, settings.evs, transfer=settings.transfer)
-        else:
-            data = read_image(path)
-            mosaic = data.rgb[..., 0] if data.rgb.ndim == 3 else data.rgb
-            if data.rgb.ndim == 3 and not (np.array_equal(data.rgb[..., 0], data.rgb[..., 1])):
-                raise ValueError(f"{path}: --from raw needs a RAW file or a single-channel Bayer mosaic")
-            frames, info = render_bayer(
-                mosaic, settings.bayer_pattern, settings.black_level, settings.white_level, settings.evs,
-                transfer="srgb" if settings.transfer == "srgb" else settings.transfer,
-            )
-        if settings.long_side:
-            frames = resize_long_side(frames, settings.long_side)
-        return frames.clamp(0, 1), info
+            gain = raw_gain(path)
+            _, info = render_raw(path, (), transfer=settings.transfer, gain=gain)
+            return info, (shrink(render_raw(path, (ev,), transfer=settings.transfer, gain=gain)[0]) for ev in evs)
+        data = read_image(path)
+        if not np.array_equal(data.rgb[..., 0], data.rgb[..., 1]):
+            raise ValueError(f"{path}: --from raw needs a RAW file or a single-channel Bayer mosaic")
+        mosaic = data.rgb[..., 0]
+        kw = {"pattern": settings.bayer_pattern, "black_level": settings.black_level,
+              "white_level": settings.white_level, "transfer": settings.transfer}
+        _, info = render_bayer(mosaic, evs=(), **kw)
+        kw.update(white_balance=info["white_balance"], gain=info["gain"])
+        return info, (shrink(render_bayer(mosaic, evs=(ev,), **kw)[0]) for ev in evs)
     if settings.source == "srgb":
         img = array_to_tensor(read_image(path).rgb)
         if settings.long_side:
             img = resize_long_side(img, settings.long_side)
-        frames, params = render_srgb_evs(img.clamp(0, 1), settings.evs, generator=scene_generator(settings.seed, scene))
-        return frames, {"pipeline": "unprocess", "params": params.to_dict()}
+        img = img.clamp(0, 1)
+        params = sample_unprocess_params(scene_generator(settings.seed, scene))
+        info = {"pipeline": "unprocess", "params": params.to_dict()}
+        raw = unprocess(img, params)  # once; then one forward render per EV
+        return info, (process(raw * 2.0**ev, params) for ev in evs)
     raise ValueError(f"source must be 'raw' or 'srgb', got {settings.source!r}")
+
+
+def render_source(path: Path, settings: SynthSettings, scene: str) -> tuple[Tensor, dict]:
+    """Render one source file at ``settings.evs`` (ascending): ``(frames (N, 3, H, W), info for the manifest)``."""
+    info, frames = iter_source_frames(path, settings, scene)
+    return torch.cat(list(frames), 0), info
 
 
 def _scene_names(files: Sequence[Path]) -> list[str]:
@@ -148,6 +166,24 @@ def _source_files(src: Path | Iterable[Path], source: str) -> list[Path]:
     return [Path(p) for p in src]
 
 
+def _render_scene(job: tuple) -> dict:
+    f, scene, out_dir, names, frame_evs, settings, bit_depth, overwrite = job
+    entry: dict = {"scene": scene, "source": str(f), "frames": dict(frame_evs)}
+    if not overwrite and all((out_dir / n).is_file() for n in names):
+        entry["skipped"] = "exists"
+        return entry
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    info, frames = iter_source_frames(f, settings, scene)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    means, size = [], None
+    for n, fr in zip(names, frames, strict=True):
+        write_image(out_dir / n, ImageData(rgb=tensor_to_array(fr, dtype), format="PNG"))
+        means.append(round(float(luminance(fr).mean()), 5))
+        size = [int(fr.shape[-2]), int(fr.shape[-1])]
+    entry.update(info=info, size=size, mean_luminance=means)
+    return entry
+
+
 def synthesize_dataset(
     src: str | Path | Iterable[Path],
     dst: str | Path,
@@ -155,6 +191,7 @@ def synthesize_dataset(
     name: str | None = None,
     overwrite: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
+    workers: int = 0,
 ) -> dict:
     """Render every source image at ``settings.evs`` and write the sequence dataset to ``dst``.
 
@@ -165,6 +202,8 @@ def synthesize_dataset(
         name: dataset name in the manifest (default: the folder name of ``dst``).
         overwrite: replace existing frames; otherwise an existing scene folder with every frame is skipped.
         progress: ``progress(done, total, scene)`` after each scene.
+        workers: render scenes in this many processes (one torch thread each); the output is identical
+            to ``workers=0`` because every scene has its own seed.
 
     Returns:
         The manifest (also written to ``dst/manifest.json``).
@@ -180,27 +219,25 @@ def synthesize_dataset(
         raise FileNotFoundError(f"{src}: no source images")
     dst = Path(dst)
     dst.mkdir(parents=True, exist_ok=True)
-    dtype = np.uint8 if settings.bit_depth == 8 else np.uint16
-    scenes = []
     order = sorted(range(len(evs)), key=lambda i: evs[i])
-    for k, (f, scene) in enumerate(zip(files, _scene_names(files), strict=True)):
-        out_dir = dst / scene
-        names = [ev_name(evs[i]) for i in order]
-        entry = {"scene": scene, "source": str(f), "frames": {n: evs[i] for n, i in zip(names, order, strict=True)}}
-        if not overwrite and all((out_dir / n).is_file() for n in names):
-            entry["skipped"] = "exists"
-            scenes.append(entry)
-        else:
-            frames, info = render_source(f, settings, scene)
-            frames = frames[order]
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for n, fr in zip(names, frames, strict=True):
-                write_image(out_dir / n, ImageData(rgb=tensor_to_array(fr[None], dtype), format="PNG"))
-            entry.update(info=info, size=[int(frames.shape[-2]), int(frames.shape[-1])],
-                         mean_luminance=[round(float(v), 5) for v in luminance(frames).mean((1, 2, 3))])
-            scenes.append(entry)
-        if progress:
-            progress(k + 1, len(files), scene)
+    names = [ev_name(evs[i]) for i in order]
+    frame_evs = {n: evs[i] for n, i in zip(names, order, strict=True)}
+    jobs = [(f, scene, dst / scene, names, frame_evs, settings, settings.bit_depth, overwrite)
+            for f, scene in zip(files, _scene_names(files), strict=True)]
+    scenes: list[dict] = []
+    if workers and workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+            for k, entry in enumerate(pool.map(_render_scene, jobs)):
+                scenes.append(entry)
+                if progress:
+                    progress(k + 1, len(jobs), entry["scene"])
+    else:
+        for k, job in enumerate(jobs):
+            scenes.append(_render_scene(job))
+            if progress:
+                progress(k + 1, len(jobs), job[1])
     from exposurekit import __version__
 
     manifest = {

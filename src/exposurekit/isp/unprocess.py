@@ -150,6 +150,7 @@ def render_srgb_evs(
     if image.ndim != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected an image of shape (1, 3, H, W), got {tuple(image.shape)}")
     params = params or sample_unprocess_params(generator)
-    raw = unprocess(image.double(), params)
+    raw = unprocess(image.float(), params)
     frames = [process(raw * 2.0 ** float(ev), params) for ev in evs]
-    return torch.cat(frames, 0).float(), params
+    out = torch.cat(frames, 0) if frames else image.new_empty(0, *image.shape[1:])
+    return out.float(), params

@@ -181,14 +181,15 @@ class ClipGuided(Method):
         t_start = time.perf_counter()
         enc = build_encoder(spec, cfg.device)
         side = int(cfg.crop or 128)
-        bsets = load_image_set(backlit_dirs, side, "backlit")
-        wsets = load_image_set(well_dirs, side, "well-lit")
+        bsets = load_image_set(backlit_dirs, side, "backlit", use_cache)
+        wsets = load_image_set(well_dirs, side, "well-lit", use_cache)
         shared = {p.resolve() for p in bsets.paths} & {p.resolve() for p in wsets.paths}
         if shared:
             raise ValueError(f"the backlit and well-lit sets share {len(shared)} image(s) (e.g. "
                              f"{sorted(shared)[0]}): training needs two different classes")
-        esets = (load_image_set(backlit_dirs, x["embed_side"], "backlit"),
-                 load_image_set(well_dirs, x["embed_side"], "well-lit")) if x["embed_side"] != side else (bsets, wsets)
+        esets = (load_image_set(backlit_dirs, x["embed_side"], "backlit", use_cache),
+                 load_image_set(well_dirs, x["embed_side"], "well-lit", use_cache)) \
+            if x["embed_side"] != side else (bsets, wsets)
         t_emb = time.perf_counter()
         emb_b = folder_embeddings(enc, esets[0], x["embed_side"], use_cache=use_cache)
         emb_w = folder_embeddings(enc, esets[1], x["embed_side"], use_cache=use_cache)
@@ -311,7 +312,7 @@ class ClipGuided(Method):
                 if p < x["drift_psnr"]:  # published recipe: restart with a new seed if the output drifts
                     state["reinit"] += 1
                     torch.manual_seed(cfg.seed + 1000 * state["reinit"])
-                    net.reset_parameters(net.config["init_std"])
+                    net.reset_parameters()
             if phase == "enhance" and last_of_phase and prompts is not None:
                 with torch.no_grad():
                     outs = []

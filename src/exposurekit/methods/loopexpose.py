@@ -163,17 +163,19 @@ class LoopExpose(Method):
             correction is not upsampled back (the release caps at 2048); ``None`` keeps the native size
             (the full-resolution path runs in strips, so memory stays bounded).
         tile_rows: rows per strip of the full-resolution path.
+        **net_kwargs: other :class:`~exposurekit.models.loopexpose.LoopExposeConfig` fields for a new
+            network (e.g. ``low_res=64`` for quick tests); weights files carry their own config.
     """
 
     trainable = True
     default_weights = "loopexpose.safetensors"
 
-    def __init__(self, max_side: int | None = None, tile_rows: int | None = 256) -> None:
+    def __init__(self, max_side: int | None = None, tile_rows: int | None = 256, **net_kwargs: Any) -> None:
         super().__init__()
         from exposurekit.models.loopexpose import LoopExposeNet
 
         self.max_side = max_side
-        self.model = LoopExposeNet(tile_rows=tile_rows)
+        self.model = LoopExposeNet(tile_rows=tile_rows, **net_kwargs)
         self.model.eval()
 
     def correct(self, images: Tensor) -> Tensor:

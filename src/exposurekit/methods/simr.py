@@ -14,6 +14,7 @@ the classifier (``scorer.*``) with their configs. See ``docs/simr.md``.
 from __future__ import annotations
 
 import random
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -47,6 +48,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "w_align": 0.0,
     "prior_noise": 0.0,
     "max_brackets": None,
+    "frames_per_bracket": 5,
 }
 """SIMR settings under ``extra`` in the training config (defaults).
 
@@ -58,6 +60,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 * ``w_*``: loss weights (:class:`~exposurekit.losses.simr.SIMRLossWeights`).
 * ``prior_noise``: std of Gaussian noise added to the (normalised) prior features in training.
 * ``max_brackets``: use only this many training brackets (quick runs).
+* ``frames_per_bracket``: at most this many frames per bracket, evenly spaced dark→bright (MEF
+  sequences have up to 30 nearly identical neighbours; ``null``: all).
 """
 
 
@@ -248,11 +252,20 @@ def _make_scorer(method: SIMR, brackets: list[Any], extra: dict[str, Any], log: 
     x, y = load_labelled_frames(brackets)
     log(f"exposure classifier: {len(x)} frames, labels under/well/over {torch.bincount(y, minlength=3).tolist()}")
     clf = train_exposure_classifier(x, y, epochs=int(extra["classifier_epochs"]), log=log)
-    digest = float(sum(p.double().sum() for p in clf.parameters()))
+    digest = float(sum(p.detach().double().sum() for p in clf.parameters()))
     return ClassifierScorer(clf), f"classifier:trained:{digest:.6f}"
 
 
-def _prepare(method: SIMR, brackets: list[Any], maker: Any, side: int, log: Any, progress: bool) -> dict[str, list]:
+def _spread(frames: list[Any], k: int | None) -> list[Any]:
+    """At most ``k`` frames, evenly spaced, the darkest and brightest included."""
+    if not k or len(frames) <= k:
+        return list(frames)
+    idx = sorted({round(i * (len(frames) - 1) / (k - 1)) for i in range(k)}) if k > 1 else [len(frames) // 2]
+    return [frames[i] for i in idx]
+
+
+def _prepare(method: SIMR, brackets: list[Any], maker: Any, side: int, log: Any, progress: bool,
+             per_bracket: int | None = None) -> dict[str, list]:
     """Frames (uint8), pseudo-targets (uint8), prior features (fp16, 1/4 size) and region labels."""
     from exposurekit.io import read_image
     from exposurekit.ops.convert import array_to_tensor
@@ -264,7 +277,7 @@ def _prepare(method: SIMR, brackets: list[Any], maker: Any, side: int, log: Any,
 
         mask_prior = SuperpixelPrior()
     data: dict[str, list] = {"x": [], "t": [], "f": [], "m": []}
-    paths = [f for b in brackets for f in b.frames]
+    paths = [f for b in brackets for f in _spread(b.frames, per_bracket)]
     for i, path in enumerate(paths):
         x = resize_long_side(array_to_tensor(read_image(path).rgb), side).clamp(0, 1)
         h, w = x.shape[-2:]
@@ -331,7 +344,9 @@ def _fit(method: SIMR, data: Any, config: Any, run_dir: str | Path, resume: bool
     method.scorer = scorer
     maker = PseudoTargetMaker(scorer, mode=extra["target_mode"], region_weight=float(extra["region_weight"]),
                               cache=targets_cache_dir(), scorer_id=scorer_id)
-    prepared = _prepare(method, brackets, maker, int(extra["side"]), log, progress)
+    t0 = time.perf_counter()
+    prepared = _prepare(method, brackets, maker, int(extra["side"]), log, progress, extra["frames_per_bracket"])
+    log(f"prepared {len(prepared['x'])} frames (prior features, pseudo-targets) in {time.perf_counter() - t0:.0f} s")
     n = len(prepared["x"])
     net = method.model.to(cfg.device)
     weights = SIMRLossWeights(extra["w_mse"], extra["w_cos"], extra["w_region"], extra["w_color"], extra["w_align"])

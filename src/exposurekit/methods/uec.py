@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,10 @@ class UECMethod(Method):
         height: encoder input height.
         passes: correction passes.
         anchor_black: ``g(x) = h(x) − h(0)`` so black stays black (see :mod:`exposurekit.models.uec`).
+        exact_bake: evaluate the network at every table node when baking (slower, see :meth:`bake`).
+        threads: torch threads used inside ``correct``/``correct_array`` (restored afterwards); the
+            network is tiny and extra OpenMP threads only contend on a busy machine. ``0`` keeps
+            torch's setting.
     """
 
     trainable = True
@@ -120,7 +125,8 @@ class UECMethod(Method):
 
     def __init__(self, reference: str | Path | Tensor | None = None, ev: float | None = None,
                  target: str = "default", path: str = "auto", lut_size: int = 33, height: int = 256,
-                 passes: int = 3, anchor_black: bool = True) -> None:
+                 passes: int = 3, anchor_black: bool = True, exact_bake: bool = False,
+                 threads: int = 1) -> None:
         super().__init__()
         if path not in ("auto", "lut", "lut8", "exact"):
             raise ValueError(f"path must be 'auto', 'lut', 'lut8' or 'exact', got {path!r}")
@@ -134,6 +140,8 @@ class UECMethod(Method):
         self.target = target
         self.path = path
         self.lut_size = int(lut_size)
+        self.exact_bake = bool(exact_bake)
+        self.threads = int(threads)
         # Default target stored with the weights (filled by training or load_weights).
         self.target_evs = torch.tensor(TARGET_EVS)
         self.target_features = torch.zeros(len(TARGET_EVS), 96)
@@ -216,8 +224,14 @@ class UECMethod(Method):
         return self._g_cache
 
     def _small(self, images: Tensor) -> Tensor:
+        """The analysis copy at the encoder's height, antialiased (box pre-averaging for big images)."""
         h = self.model.encoder.height
-        return images if h is None else resize_height(images, h)
+        if h is None or images.shape[-2] == h:
+            return images
+        k = images.shape[-2] // (2 * h)
+        if k >= 2:  # box-average by an integer factor first (cheap), then the antialiased resize
+            images = torch.nn.functional.avg_pool2d(images, k, ceil_mode=True, count_include_pad=False)
+        return resize_height(images, h)
 
     def _run_passes(self, small: Tensor, feats: Tensor, exact: bool) -> tuple[Tensor, Tensor]:
         """Passes on the analysis copy; returns (output, lambdas (B, passes))."""
@@ -259,13 +273,28 @@ class UECMethod(Method):
             evs_out.append(cands[j])
         return torch.stack(lams_out), torch.stack(evs_out)
 
-    def bake(self, lambdas: Tensor) -> Tensor:
-        """Bake the passes with these λs into lookup tables :math:`(B, 3, N, N, N)` (``[c, b, g, r]``)."""
+    def bake(self, lambdas: Tensor, exact: bool | None = None) -> Tensor:
+        """Bake the passes with these λs into lookup tables :math:`(B, 3, N, N, N)` (``[c, b, g, r]``).
+
+        Args:
+            lambdas: :math:`(B, passes)`.
+            exact: evaluate the network at every node of every pass (``N³`` evaluations per pass);
+                otherwise ``g`` comes from the cached ``N³`` table of ``g`` by trilinear lookup, which
+                costs almost nothing. ``None`` uses :attr:`exact_bake`.
+        """
         n = self.lut_size
-        p = colour_grid(n, self.device).unsqueeze(0).expand(lambdas.shape[0], -1, -1)
+        exact = self.exact_bake if exact is None else exact
+        b = lambdas.shape[0]
+        p = colour_grid(n, self.device).unsqueeze(0).expand(b, -1, -1)
         with torch.no_grad():
             for k in range(lambdas.shape[1]):
-                p = self.model.step_points(p, lambdas[:, k].view(-1, 1, 1))
+                lam = lambdas[:, k].view(-1, 1, 1)
+                if exact:
+                    p = self.model.step_points(p, lam)
+                else:
+                    img = p.transpose(1, 2).reshape(b, 3, n * n, n)  # the nodes as a (B, 3, n², n) image
+                    g = lookup(self._g_table(), img).reshape(b, 3, -1).transpose(1, 2)
+                    p = (p + lam * (g - p)).clamp(0, 1)
         return p.transpose(1, 2).reshape(-1, 3, n, n, n)
 
     # ------------------------------------------------------------------ application
@@ -323,21 +352,30 @@ class UECMethod(Method):
             :math:`(B, 3, H, W)` in [0, 1].
         """
         check_image_batch(images)
-        with torch.no_grad():
+        with torch.no_grad(), _torch_threads(self.threads):
             return self.apply(images, self.analyze(images)).clamp(0, 1)
 
     def correct_array(self, image: np.ndarray) -> np.ndarray:
         """Correct one ``(H, W, 3)`` image; 8-bit images take the Pillow lookup-table path (no float copy).
 
-        ``path="exact"`` and 16-bit/float images use the generic tiled path of the base class.
+        ``path="exact"`` and 16-bit/float images use the generic tiled path of the base class (with the
+        float table for ``path="auto"``, so 16-bit precision is kept).
         """
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
         if image.dtype != np.uint8 or self.path == "exact":
-            return super().correct_array(image)
+            path = self.path
+            if path == "auto":  # 16-bit / float data must not pass through the 8-bit table
+                self.path = "lut"
+            try:
+                with _torch_threads(self.threads):
+                    return super().correct_array(image)
+            finally:
+                self.path = path
         from PIL import Image
 
-        state = self.analyze(self._small_from_u8(image))
+        with _torch_threads(self.threads):
+            state = self.analyze(self._small_from_u8(image))
         assert state.lut is not None
         return np.asarray(self._pillow_lut(Image.fromarray(np.ascontiguousarray(image), "RGB"), state.lut[0]))
 
@@ -381,17 +419,44 @@ class UECMethod(Method):
         yield self.model
 
 
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch threads (``0``: unchanged), restoring the previous setting."""
+    old = torch.get_num_threads()
+    if n <= 0 or n == old:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def _tensor_to_u8_planes(x: Tensor) -> Any:
-    """One :math:`(3, H, W)` float image to a Pillow RGB image without an HWC float copy."""
+    """One :math:`(3, H, W)` float image in [0, 1] to a Pillow RGB image (rounded), with no HWC float copy.
+
+    OpenCV's saturating conversion is used: it is several times faster than torch's on a busy machine.
+    """
+    import cv2
     from PIL import Image
 
-    a = x.detach().cpu().mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
-    return Image.merge("RGB", [Image.fromarray(a[c]) for c in range(3)])
+    _, h, w = x.shape
+    a = np.ascontiguousarray(x.detach().cpu().float().numpy()).reshape(3 * h, w)
+    u = cv2.convertScaleAbs(a, alpha=255.0).reshape(3, h, w)
+    return Image.merge("RGB", [Image.fromarray(u[c]) for c in range(3)])
 
 
 def _u8_to_tensor(image: Any) -> Tensor:
-    a = np.asarray(image)
-    return torch.from_numpy(a.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255)
+    """A Pillow RGB image to a :math:`(1, 3, H, W)` float tensor in [0, 1]."""
+    import cv2
+
+    planes = cv2.split(np.asarray(image))
+    out = torch.empty(1, 3, *planes[0].shape)
+    view = out.numpy()
+    for c, p in enumerate(planes):
+        cv2.multiply(p, 1.0 / 255, dst=view[0, c], dtype=cv2.CV_32F)
+    return out
 
 
 # ====================================================================== training
@@ -406,6 +471,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "table_size": 33,
     "betas": [0.9, 0.999],
     "probe_pairs": 16,
+    "target_refs": 64,
 }
 """UEC settings under ``extra`` in the training config (defaults).
 
@@ -417,6 +483,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 * ``table_size``: ``g`` is evaluated through a differentiable ``table_size``³ lookup table during
   training (a few thousand network evaluations per step instead of one per pixel; ``null`` = exact).
 * ``betas``: Adam betas. ``probe_pairs``: fixed training pairs scored after each epoch (``probe_mse``).
+* ``target_refs``: at most this many well-exposed images (the best-exposed frame of each training
+  bracket and the clean photos, evenly spaced) define the default target after training.
 """
 
 CONFIG_DEFAULTS: dict[str, Any] = {"epochs": 12, "steps_per_epoch": 100, "lr": 5e-4, "batch_size": 4,
@@ -682,6 +750,9 @@ def _fit(method: UECMethod, data: Any, config: str | Path | None, run_dir: str |
         lum = [float(luminance(f[None].float() / 255).mean()) for f in seq]
         refs.append(seq[int(np.argmin([abs(v - MID_GREY) for v in lum]))][None].float().div(255).to(device))
     refs += [c[None].float().div(255).to(device) for c in pool.clean]
+    n_refs = int(extra.get("target_refs") or len(refs))
+    if len(refs) > n_refs:
+        refs = [refs[i] for i in np.linspace(0, len(refs) - 1, n_refs).round().astype(int)]
     compute_targets(method, refs)
     method._invalidate()
     weights = method.save_weights(Path(run_dir) / "uec.safetensors")

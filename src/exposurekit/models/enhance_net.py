@@ -89,7 +89,9 @@ class EnhanceNet(nn.Module):
 
     Args:
         l_floor: lower bound of the illumination map (the largest gain is ``1 / l_floor``).
-        init_std: standard deviation of the N(0, std) weight initialisation (published: 0.02).
+        init: ``"kaiming"`` (default: He-normal weights, so that the signal reaches the last layer and
+            short CPU trainings move; last layer ×0.002) or ``"normal"`` (published N(0, ``init_std``)).
+        init_std: standard deviation of the ``"normal"`` initialisation (published: 0.02).
 
     Shape:
         - Input: :math:`(B, 3, H, W)` RGB in [0, 1], any ``H, W >= 1``.
@@ -103,11 +105,13 @@ class EnhanceNet(nn.Module):
         torch.Size([2, 3, 17, 9])
     """
 
-    def __init__(self, l_floor: float = 0.05, init_std: float = 0.02) -> None:
+    def __init__(self, l_floor: float = 0.05, init: str = "kaiming", init_std: float = 0.02) -> None:
         super().__init__()
         if not 0 < l_floor <= 1:
             raise ValueError(f"l_floor must be in (0, 1], got {l_floor}")
-        self.config: dict[str, Any] = {"l_floor": l_floor, "init_std": init_std}
+        if init not in ("kaiming", "normal"):
+            raise ValueError(f"init must be 'kaiming' or 'normal', got {init!r}")
+        self.config: dict[str, Any] = {"l_floor": l_floor, "init": init, "init_std": init_std}
         self.l_floor = l_floor
         act = nn.LeakyReLU(0.2)
         self.head = nn.Sequential(_Conv3(3, 32), act)
@@ -118,15 +122,21 @@ class EnhanceNet(nn.Module):
         self.down = nn.Sequential(_Conv3(64, 32), nn.LeakyReLU(0.2))
         self.res_c = nn.Sequential(_ResBlock(32), _ResBlock(32))
         self.tail = _Conv3(32, 1)
-        self.reset_parameters(init_std)
+        self.reset_parameters()
 
-    def reset_parameters(self, std: float = 0.02) -> None:
-        """N(0, std) weights, zero biases, last bias 1 (so that ``L ≈ 1`` at the start)."""
+    def reset_parameters(self) -> None:
+        """Weights as ``config["init"]`` says, zero biases, last bias 1 (so that ``L ≈ 1`` at the start)."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, 0.0, std)
+                if self.config["init"] == "normal":
+                    nn.init.normal_(m.weight, 0.0, self.config["init_std"])
+                else:
+                    nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
+        if self.config["init"] == "kaiming":
+            with torch.no_grad():
+                self.tail.conv.weight.mul_(0.002)
         nn.init.ones_(self.tail.conv.bias)
 
     def illumination(self, images: Tensor) -> Tensor:

@@ -23,7 +23,7 @@ Architecture (the paper's Fig. 4 / Sec. 3):
 
   Each PDC is converted to the equivalent vanilla kernel at run time.
 * Side outputs of each stage: CDCM (ReLU, 1×1 conv to 24 channels, sum of four 3×3 convs dilated 5, 7, 9,
-  11), CSAM (ReLU, 1×1 conv to 4, ReLU, 3×3 conv to 1, sigmoid, multiply), a 1×1 conv to one map, bilinear
+  11), CSAM (ReLU, 1×1 conv to 4, 3×3 conv to 1, sigmoid, multiply), a 1×1 conv to one map, bilinear
   upsampling to the input size; a 1×1 conv fuses the four maps. Outputs go through a sigmoid.
 * Input: RGB normalised with the ImageNet mean and standard deviation (the training transform).
 """
@@ -140,7 +140,7 @@ class CSAM(nn.Module):
         self.conv2 = nn.Conv2d(mid, 1, 3, padding=1, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        a = self.conv2(F.relu(self.conv1(F.relu(x))))
+        a = self.conv2(self.conv1(F.relu(x)))
         return x * torch.sigmoid(a)
 
 
