@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -25,9 +26,9 @@ BACKLIT = [DATA + "backlit_web_ovd0312", DATA + "clip_lit_backlit_examples"]
 WELL = [DATA + d for d in ("clean_kodak24", "clean_skimage_data", "clean_debian_lomiri_wallpapers_1604",
                            "clean_debian_mate_nature")]
 SETTINGS = {
-    "rave": {"crop": 112, "lr": 3e-4, "extra": {"steps": 240, "log_every": 20}},
-    "cliplit-latent": {"crop": 112, "lr": 3e-4,
-                       "extra": {"init_steps": 300, "rounds": 2, "enhance_steps": 120, "prompt_steps": 100,
+    "rave": {"crop": 96, "lr": 2e-5, "extra": {"steps": 240, "log_every": 20}},
+    "cliplit-latent": {"crop": 96, "lr": 2e-5,
+                       "extra": {"init_steps": 300, "rounds": 2, "enhance_steps": 120, "prompt_steps": 60,
                                  "log_every": 20}},
 }
 
@@ -38,11 +39,13 @@ def main(name: str, out: str | None = None) -> None:
     method = load_method(name)
     method.model.reset_parameters()
     s = SETTINGS[name]
+    cpu0 = time.process_time()
     result = method.fit(BACKLIT, WELL, run_dir=f"runs/clip_{name}", encoder="exposure", progress=False,
                         resume=False, crop=s["crop"], lr=s["lr"], extra=s["extra"])
     path = Path(out) if out else WEIGHTS_DIR / f"{name}.safetensors"
     method.save_weights(path)
-    print(json.dumps({"method": name, "weights": str(path), **result.extra}, indent=1))
+    print(json.dumps({"method": name, "weights": str(path), "cpu_seconds": round(time.process_time() - cpu0, 1),
+                      **result.extra}, indent=1))
     for h in result.history:
         print({k: round(v, 4) for k, v in h.items()})
 

@@ -22,6 +22,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 GROUPS = {"low-light": ("dicm", "lime", "sci-lowlight"), "backlit": ("backlit", "clip-lit")}
@@ -86,6 +87,22 @@ def _grid(images: list[tuple[str, torch.Tensor]], outputs: dict[str, list[torch.
     return path
 
 
+def _save_thumbs(cache: Path, name: str, images: list[torch.Tensor]) -> None:
+    from exposurekit.io import ImageData, write_image
+    from exposurekit.ops import tensor_to_array
+
+    cache.mkdir(parents=True, exist_ok=True)
+    for k, im in enumerate(images):
+        write_image(cache / f"{name}__{k}.png", ImageData(rgb=tensor_to_array(im, np.uint8)))
+
+
+def _load_thumbs(cache: Path, name: str, n: int) -> list[torch.Tensor | None]:
+    from exposurekit.evaluate import load_sized
+
+    return [load_sized(cache / f"{name}__{k}.png", None) if (cache / f"{name}__{k}.png").exists() else None
+            for k in range(n)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", nargs="*", default=None, help="default: every single-image method")
@@ -93,10 +110,14 @@ def main() -> None:
     ap.add_argument("--long-side", type=int, default=512)
     ap.add_argument("--no-niqe", action="store_true")
     ap.add_argument("--out", type=Path, default=Path("runs/lowlight_backlit_noref.json"))
+    ap.add_argument("--update", action="store_true",
+                    help="keep the other methods' results already in --out; rescore only --methods")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the tables to this file")
     ap.add_argument("--grid", type=Path, default=Path("docs/lowlight_backlit_grid.png"))
     args = ap.parse_args()
     torch.set_num_threads(1)
+
+    import json
 
     from exposurekit import load_method
     from exposurekit.data.benchmarks import load_spec
@@ -107,58 +128,72 @@ def main() -> None:
     size = ("long", args.long_side)
     picks = [(f"{s}/{sets[s][i].name}", sets[s][i]) for s, i in GRID_PICKS if len(sets[s]) > i]
     grid_inputs = [(label, load_sized(sample.input, size)) for label, sample in picks]
+    cache = args.out.with_suffix("").with_name(args.out.stem + "_thumbs")
 
-    table: dict[str, dict[str, dict]] = {g: {} for g in GROUPS}
-    failures: dict[str, str] = {}
-    grid_out: dict[str, list] = {}
     raw: dict = {"long_side": args.long_side, "per_set": args.per_set,
-                 "sets": {s: [str(x.input) for x in v] for s, v in sets.items()}, "methods": {}}
-    input_rows: dict[str, list[dict]] = {g: [] for g in GROUPS}
+                 "sets": {s: [str(x.input) for x in v] for s, v in sets.items()}, "methods": {}, "failures": {}}
+    if args.update and args.out.exists():
+        old = json.loads(args.out.read_text())
+        if (old.get("long_side"), old.get("per_set")) != (args.long_side, args.per_set):
+            raise SystemExit(f"{args.out} was made with other settings; run without --update")
+        raw["methods"], raw["failures"] = old.get("methods", {}), old.get("failures", {})
+        raw["weights"] = old.get("weights", {})
     for name in _methods(args.methods):
         t0 = time.perf_counter()
+        raw["failures"].pop(name, None)
+        raw["methods"].pop(name, None)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 method = load_method(name)
             per_set = {s: evaluate_samples(method, sets[s], size=size, with_niqe=not args.no_niqe)
                        for g in GROUPS.values() for s in g}
-        except Exception as exc:  # a method that cannot run here gets a row saying why
-            failures[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
-            print(f"[{name}] failed: {failures[name]}", flush=True)
+            with torch.no_grad():
+                _save_thumbs(cache, name, [method.correct(x).clamp(0, 1) for _, x in grid_inputs])
+        except Exception as exc:  # a method that cannot run here gets a line saying why
+            raw["failures"][name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+            print(f"[{name}] failed: {raw['failures'][name]}", flush=True)
             continue
         raw["methods"][name] = {s: {k: v for k, v in r.items() if k != "rows"} for s, r in per_set.items()}
-        for g, members in GROUPS.items():
-            res = [per_set[s] for s in members]
-            row = {k: _weighted(res, k) for k in KEYS if k not in ("n", "ms")}
-            row["n"] = sum(r["mean"]["n"] for r in res)
-            row["ms"] = sum(r["ms_per_image"] * r["mean"]["n"] for r in res) / max(row["n"], 1)
-            table[g][name] = row
-            if not input_rows[g]:
-                inp = {k: _weighted([{"mean": {**r["input_mean"], "n": r["mean"]["n"]}} for r in res], k)
-                       for k in KEYS if k not in ("n", "ms")}
-                input_rows[g].append({"method": "input (no correction)", "n": row["n"], **inp})
-        with torch.no_grad():
-            grid_out[name] = [method.correct(x).clamp(0, 1) for _, x in grid_inputs]
+        wp = getattr(method, "weights_path", None)
+        raw.setdefault("weights", {})[name] = (
+            f"{Path(wp).name} ({time.strftime('%Y-%m-%d %H:%M', time.gmtime(Path(wp).stat().st_mtime))} UTC)"
+            if wp else None)
         print(f"[{name}] {time.perf_counter() - t0:.0f} s", flush=True)
 
     lines = [f"Images per set: {args.per_set or 'all'} (evenly spaced), long side {args.long_side} px, "
              "1 CPU thread; ms = milliseconds per image at that size.", ""]
+    order = [n for n in _methods(None) if n in raw["methods"]]
     for g, members in GROUPS.items():
         lines.append(f"**{g}** ({', '.join('shared:' + s for s in members)})")
         lines.append("")
-        rows = input_rows[g] + [{"method": n, **r} for n, r in table[g].items()]
+        rows = []
+        for i, name in enumerate(order):
+            res = [raw["methods"][name][s] for s in members]
+            row = {k: _weighted(res, k) for k in KEYS if k not in ("n", "ms")}
+            row["n"] = sum(r["mean"]["n"] for r in res)
+            row["ms"] = sum(r["ms_per_image"] * r["mean"]["n"] for r in res) / max(row["n"], 1)
+            if i == 0:
+                inp = {k: _weighted([{"mean": {**r["input_mean"], "n": r["mean"]["n"]}} for r in res], k)
+                       for k in KEYS if k not in ("n", "ms")}
+                rows.append({"method": "input (no correction)", "n": row["n"], **inp})
+            rows.append({"method": name, **row})
         lines.append(markdown_table(rows, list(KEYS)))
         lines.append("")
-    if failures:
-        lines.append("Not scored: " + "; ".join(f"`{n}` ({why})" for n, why in failures.items()))
+    ws = {n: w for n, w in raw.get("weights", {}).items() if w and n in order}
+    if ws:
+        lines.append("Weights: " + "; ".join(f"`{n}` {w}" for n, w in ws.items()))
+        lines.append("")
+    if raw["failures"]:
+        lines.append("Not scored: " + "; ".join(f"`{n}` ({why})" for n, why in raw["failures"].items()))
         lines.append("")
     text = "\n".join(lines)
     print(text)
-    raw["tables"], raw["failures"] = table, failures
     write_json(args.out, raw)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(text)
+    grid_out = {n: _load_thumbs(cache, n, len(grid_inputs)) for n in order}
     if grid_out:
         print("grid:", _grid(grid_inputs, grid_out, args.grid))
 

@@ -19,7 +19,12 @@ import torch
 
 from exposurekit.evaluate import brackets_markdown, evaluate_brackets, heldout_brackets
 from exposurekit.guidance.exposure_classifier import ExposureClassifier
-from exposurekit.guidance.pseudo_targets import ClassifierScorer, PseudoTargetMaker, apply_log_gamma, gamma_grid
+from exposurekit.guidance.pseudo_targets import (
+    ClassifierScorer,
+    PseudoTargetMaker,
+    apply_log_gamma,
+    gamma_grid,
+)
 from exposurekit.models.serialization import load_state
 from exposurekit.priors.superpixels import SuperpixelPrior
 

@@ -104,8 +104,8 @@ def test_runner_full_reference_and_no_reference(tmp_path):
 
 
 def test_cli_evaluate_writes_json_and_markdown(tmp_path):
-    from exposurekit.cli.main import _load_commands
     from exposurekit.cli.app import app
+    from exposurekit.cli.main import _load_commands
 
     _load_commands()
     root = tmp_path / "p"
@@ -126,8 +126,8 @@ def test_cli_evaluate_writes_json_and_markdown(tmp_path):
 
 
 def test_compare_writes_html_and_grid(tmp_path):
-    from exposurekit.cli.main import _load_commands
     from exposurekit.cli.app import app
+    from exposurekit.cli.main import _load_commands
 
     _load_commands()
     _img(tmp_path / "in" / "a.png", 0.2, size=(30, 40))

@@ -102,3 +102,16 @@ def test_real_heldout_bracket(shared_data):
     assert len(res["rows"]) == len(brs[0].frames) - 1
     assert {r["offset"] for r in res["rows"]} == {-1, +1}
     assert all(5 < r["psnr"] < 60 and 0 < r["ssim"] <= 1 for r in res["rows"])
+
+
+def test_reference_target_scores_every_frame(tmp_path):
+    from PIL import Image
+
+    br = _scene(7, n=3)
+    ref = tmp_path / "label.png"
+    Image.fromarray((br.frames[1][0].permute(1, 2, 0).numpy() * 255).round().astype("uint8")).save(ref)
+    br.extra = {}
+    br.reference = ref  # type: ignore[attr-defined]
+    res = evaluate_brackets(lambda x: x, [br], long_side=None, use_reference=True)
+    assert [r["offset"] for r in res["rows"]] == [-1, 0, 1]
+    assert res["rows"][1]["psnr"] > 40 and res["rows"][1]["target_kind"] == "reference"

@@ -9,6 +9,15 @@ from exposurekit.fusion import mertens_fusion, mertens_opencv, mertens_weights
 from exposurekit.fusion.mertens import laplacian_pyramid, pyramid_depth
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one thread avoids OpenMP spin-waiting on a shared machine (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _bracket(n: int, h: int, w: int, seed: int = 0) -> torch.Tensor:
     """A smooth-ish random scene at ``n`` exposures, dark → bright, in [0, 1]."""
     g = torch.Generator().manual_seed(seed)

@@ -10,6 +10,15 @@ from exposurekit.models.loopexpose import LoopExposeNet, apply_lut, identity_lut
 DOCUMENTED = {"unet": 8_928, "resampler": 192_766, "lut": 106_684, "fusion": 2_490, "head": 219, "total": 311_087}
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one thread avoids OpenMP spin-waiting on a shared machine (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def net() -> LoopExposeNet:
     torch.manual_seed(0)

@@ -19,6 +19,15 @@ _load_commands()
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one thread avoids OpenMP spin-waiting on a shared machine (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _sequence(n: int, h: int = 24, w: int = 32, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     scene = F.interpolate(torch.rand(1, 3, 6, 8, generator=g), size=(h, w), mode="bilinear", align_corners=False)
@@ -41,17 +50,17 @@ def test_short_training_run_loss_falls_any_length(tmp_path):
     seqs = [_sequence(2, seed=1), _sequence(3, seed=2), _sequence(5, seed=3)]
     m = LoopExpose(low_res=64)  # the documented 256² low-resolution branch is too slow for the suite
     before = _objective(m.model, seqs)
-    cfg = LoopExposeTrainConfig(epochs=3, label_switch_epoch=1, lr=3e-3, long_side=None, val_scenes=0)
+    cfg = LoopExposeTrainConfig(epochs=2, label_switch_epoch=1, lr=3e-3, long_side=None, val_scenes=0)
     result = m.fit(seqs, run_dir=tmp_path / "run", config=cfg, progress=False)
     after = _objective(m.model, seqs)
-    assert len(result.history) == 3 and all(np.isfinite(h["loss"]) for h in result.history)
+    assert len(result.history) == 2 and all(np.isfinite(h["loss"]) for h in result.history)
     assert after < 0.9 * before, (before, after)
     assert result.extra["n_sequences"] == 3 and result.extra["n_frames"] == 10
     assert (tmp_path / "run" / "last.pt").is_file() and (tmp_path / "run" / "losses.png").is_file()
     # resume continues after the last finished epoch
-    cfg4 = LoopExposeTrainConfig(epochs=4, label_switch_epoch=1, lr=3e-3, long_side=None, val_scenes=0)
-    result4 = LoopExpose(low_res=64).fit(seqs, run_dir=tmp_path / "run", config=cfg4, progress=False)
-    assert [h["epoch"] for h in result4.history] == [0.0, 1.0, 2.0, 3.0]
+    cfg3 = LoopExposeTrainConfig(epochs=3, label_switch_epoch=1, lr=3e-3, long_side=None, val_scenes=0)
+    result4 = LoopExpose(low_res=64).fit(seqs, run_dir=tmp_path / "run", config=cfg3, progress=False)
+    assert [h["epoch"] for h in result4.history] == [0.0, 1.0, 2.0]
 
 
 def test_pseudo_label_uses_eval_mode_and_restores_train_mode():

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from exposurekit.priors import PriorError, build_prior, region_stats
-from exposurekit.priors.fastsam import FastSAMPrior, decode_masks, letterbox, nms
+from exposurekit.priors.fastsam import FastSAMPrior, decode_masks, export_random_fastsam, letterbox, nms
 from exposurekit.priors.superpixels import SuperpixelPrior
 
 
@@ -50,35 +50,8 @@ def test_region_stats_means_and_variances():
 
 # ---------------------------------------------------------------- FastSAM (ONNX)
 def _export_tiny_fastsam(path, size=1024):
-    """A tiny random model with FastSAM's ONNX I/O: images [1,3,S,S] -> output0 [1,37,A], output1 [1,32,S/4,S/4]."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(0)
-    a = (size // 32) ** 2
-    inits = [
-        numpy_helper.from_array(rng.normal(0, 1, (32, 3, 1, 1)).astype(np.float32), "w_proto"),
-        numpy_helper.from_array(rng.normal(0, 1, (37, 3, 1, 1)).astype(np.float32), "w_det"),
-        numpy_helper.from_array((np.abs(rng.normal(0, 1, 37)) * 200).astype(np.float32), "b_det"),
-        numpy_helper.from_array(np.array([1, 37, a], dtype=np.int64), "shape0"),
-    ]
-    nodes = [
-        helper.make_node("AveragePool", ["images"], ["p4"], kernel_shape=[4, 4], strides=[4, 4]),
-        helper.make_node("Conv", ["p4", "w_proto"], ["output1"]),
-        helper.make_node("AveragePool", ["images"], ["p32"], kernel_shape=[32, 32], strides=[32, 32]),
-        helper.make_node("Conv", ["p32", "w_det", "b_det"], ["d"]),
-        helper.make_node("Reshape", ["d", "shape0"], ["output0"]),
-    ]
-    graph = helper.make_graph(
-        nodes, "tiny_fastsam",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size, size])],
-        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 37, a]),
-         helper.make_tensor_value_info("output1", TensorProto.FLOAT, [1, 32, size // 4, size // 4])],
-        initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
+    """A tiny random model with FastSAM's ONNX I/O, written at test time with the onnx helper API."""
+    return export_random_fastsam(path, size)
 
 
 def test_fastsam_tiny_onnx_export_runs(tmp_path):

@@ -87,3 +87,18 @@ def test_scan_orders_visit_as_documented():
     assert scan_order(x, 2).flatten().tolist() == [4, 3, 2, 1]
     assert scan_order(x, 3).flatten().tolist() == [4, 2, 3, 1]
     assert torch.equal(cross_merge(cross_scan(x), 2, 2), 4 * x)
+
+
+@pytest.mark.parametrize("total", [25.0, 50.0, 200.0])
+def test_scan_gradients_stay_finite_under_strong_decay(total):
+    # chunk log-decays of -50 once broke the factorised path's backward (a division's squared e^{-cum})
+    x, _, _, b, c, d = _inputs(length=256)
+    a = torch.tensor([-1.0, -4.0, -16.0])
+    dt = torch.full((2, 256, 3), total / (16 * 32))  # the A = -16 head loses `total` per chunk of 32
+    for t in (x, dt, b, c):
+        t.requires_grad_(True)
+    y = selective_scan(x, dt, a, b, c, d, chunk=32)
+    y.square().mean().backward()
+    assert all(torch.isfinite(t.grad).all() for t in (x, dt, b, c))
+    ref = selective_scan_ref(x.detach(), dt.detach(), a, b.detach(), c.detach(), d)
+    assert (y.detach().double() - ref).abs().max() < 1e-4

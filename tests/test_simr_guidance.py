@@ -121,3 +121,25 @@ def test_losses_zero_at_target_and_region_terms():
     total = SIMRLoss(scorer=MeanScorer())
     total.weights.align = 1.0
     assert "align" in total(x, x, x, labels)
+
+
+def test_clip_exposure_prompts_with_tiny_random_clip(tmp_path, shared_weights):
+    pytest.importorskip("transformers")
+    from _clip_tiny import make_tiny_clip
+
+    from exposurekit.guidance.clip import ClipGuide
+    from exposurekit.guidance.pseudo_targets import ClipExposureScorer, train_exposure_prompts
+
+    guide = ClipGuide.from_pretrained(make_tiny_clip(tmp_path / "clip", shared_weights / "clip_tokenizer"))
+    base = torch.rand(8, 3, 32, 32) * 0.5 + 0.25
+    imgs = (torch.cat([base ** 3, base, base ** 0.3]) * 255).round().to(torch.uint8)
+    labels = torch.tensor([0] * 8 + [1] * 8 + [2] * 8)
+    logs = []
+    scorer = train_exposure_prompts(guide, imgs, labels, steps=50, batch_size=24, lr=0.05, log=logs.append)
+    assert isinstance(scorer, ClipExposureScorer) and scorer.prompts.learner.ctx.shape[0] == 3
+    p = scorer(imgs[:4].float() / 255)
+    assert p.shape == (4, 3) and torch.allclose(p.sum(1), torch.ones(4), atol=1e-5)
+    first, last = float(logs[0].split("loss ")[1]), float(logs[-1].split("loss ")[1])
+    assert last <= first  # the prompts learn (a random tiny CLIP cannot separate much)
+    g = PseudoTargetMaker(scorer, analysis_side=32).log_gamma(base[:1])
+    assert g.shape == (1, 1, 32, 32) and torch.isfinite(g).all()

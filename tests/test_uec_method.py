@@ -25,6 +25,7 @@ def _one_thread():
 
 def _random_method(height: int = 64, lut_size: int = 17, **kw) -> UECMethod:
     """A UEC method with non-trivial random weights and a target computed from random references."""
+    kw = {"steep_lut_size": None, "table_size": 17, **kw}
     m = UECMethod(height=height, lut_size=lut_size, **kw)
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():
@@ -85,7 +86,7 @@ def test_save_load_round_trip(tmp_path):
     x = torch.rand(2, 3, 30, 40)
     before = m.correct(x)
     path = m.save_weights(tmp_path / "uec.safetensors")
-    m2 = load_method("uec", weights=path, height=64, lut_size=17)
+    m2 = load_method("uec", weights=path, height=64, lut_size=17, steep_lut_size=None, table_size=17)
     torch.testing.assert_close(m2.correct(x), before, atol=0, rtol=0)
     torch.testing.assert_close(m2.target_features, m.target_features)
     for (k, a), b in zip(m.model.state_dict().items(), m2.model.state_dict().values()):
@@ -96,7 +97,7 @@ def test_reference_and_ev_options():
     m = _random_method()
     x = torch.rand(1, 3, 32, 32)
     ref = torch.rand(1, 3, 40, 40)
-    a = UECMethod(reference=ref, height=64, lut_size=17)
+    a = UECMethod(reference=ref, height=64, lut_size=17, table_size=17)
     a.model.load_state_dict(m.model.state_dict())
     feats = a.reference_features()
     with torch.no_grad():
@@ -160,7 +161,6 @@ def test_monotonic_in_reference_ev_on_real_images(shared_data):
         lums = []
         for ev in (-2.0, -1.0, 0.0, 1.0, 2.0):
             m.ev = ev
-            m._invalidate()
             lums.append(float(luminance(m.correct(x)).mean()))
         assert all(b > a for a, b in zip(lums, lums[1:])), lums
         assert lums[-1] - lums[0] > 0.1, lums
@@ -175,13 +175,16 @@ def test_lut8_error_on_real_photo(shared_data):
     m = _shipped()
     img = read_image(shared_data / "clean_kodak24" / "kodim05.png").rgb[:200, :300]
     dark = cv2.convertScaleAbs(img, alpha=0.35)  # an under-exposed real photo: strong correction
-    for a in (img, dark):
+    for a, limit in ((img, 1.0), (dark, 2.0)):
         fast = m.correct_array(a)
         x = torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255
         state = m.analyze(m._small_from_u8(a))
         exact = (m._apply_exact(x, state.lambdas)[0].permute(1, 2, 0) * 255).round().numpy()
-        err = np.abs(fast.astype(np.float32) - exact).max()
-        assert err <= 1.0, err
+        err = np.abs(fast.astype(np.float32) - exact)
+        # documented: <= 1 level for ordinary maps; steep brightening maps (slope > 3 levels per level)
+        # use a 65^3 table and stay within 2 levels, with almost every value within 1
+        assert err.max() <= limit, (err.max(), float(m.max_slope(state.lambdas)[0]))
+        assert (err > 1).mean() < 0.01
 
 
 def test_real_dark_frame_gets_brighter(shared_data):

@@ -67,7 +67,7 @@ def test_fit_writes_weights_target_and_resumes(tmp_path, monkeypatch):
     data = tmp_path / "seqs"
     _write_sequences(data)
     run = tmp_path / "run"
-    m = UECMethod(height=48, lut_size=9)
+    m = UECMethod(height=48, lut_size=9, table_size=9)
     extra = {"side": 48, "table_size": 9, "probe_pairs": 2, "target_refs": 3}
     res = m.fit(data, run_dir=run, epochs=1, steps_per_epoch=3, batch_size=2, crop=48, progress=False,
                 extra=extra)
@@ -78,11 +78,11 @@ def test_fit_writes_weights_target_and_resumes(tmp_path, monkeypatch):
     assert m.target_features.abs().sum() > 0
     with pytest.raises(FileExistsError):
         UECMethod(height=48).fit(data, run_dir=run, epochs=2, progress=False, extra=extra)
-    m2 = UECMethod(height=48, lut_size=9)
+    m2 = UECMethod(height=48, lut_size=9, table_size=9)
     res2 = m2.fit(data, run_dir=run, epochs=2, steps_per_epoch=2, batch_size=2, crop=48, progress=False,
                   resume=True, extra=extra)
     assert [h["epoch"] for h in res2.history] == [0.0, 1.0]
-    loaded = UECMethod(height=48, lut_size=9).load_weights(run / "uec.safetensors")
+    loaded = UECMethod(height=48, lut_size=9, table_size=9).load_weights(run / "uec.safetensors")
     x = torch.rand(1, 3, 40, 40)
     torch.testing.assert_close(loaded.correct(x), m2.correct(x), atol=0, rtol=0)
 

@@ -55,11 +55,20 @@ def test_spatial_consistency() -> None:
         spatial_consistency_loss(x, x[..., :16])
 
 
+def test_spatial_consistency_signed_penalises_inverted_contrast() -> None:
+    orig = torch.zeros(1, 3, 8, 4)
+    orig[..., 4:, :] = 1.0
+    inverted = 1.0 - orig  # same |difference|, opposite sign
+    assert torch.allclose(spatial_consistency_loss(inverted, orig, signed=False), torch.zeros(1))
+    # signed: ((-1) - 1)^2 = 4, both ways, K = 2: 2 * 4 / 2 = 4
+    assert torch.allclose(spatial_consistency_loss(inverted, orig), torch.tensor([4.0]))
+
+
 def test_smoothness_zero_for_constant_curves_and_by_hand() -> None:
     assert torch.allclose(illumination_smoothness_loss(torch.full((2, 24, 5, 7), 0.3)), torch.zeros(2))
     c = torch.zeros(1, 1, 2, 2)
-    c[..., :, 1] = 1.0  # horizontal steps of 1 on both rows, no vertical change
-    assert torch.allclose(illumination_smoothness_loss(c), torch.tensor([1.0]))
+    c[..., :, 1] = 1.0  # horizontal steps of 1 on both rows, no vertical change: 2 * (1 + 0)
+    assert torch.allclose(illumination_smoothness_loss(c), torch.tensor([2.0]))
 
 
 def test_weighted_sum_uses_published_weights() -> None:

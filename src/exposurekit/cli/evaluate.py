@@ -101,7 +101,10 @@ def results_markdown(results: list[dict], dataset: str) -> str:
     if not results:
         return ""
     if results[0].get("kind") == "brackets":
-        return brackets_markdown(results, "all")
+        md = brackets_markdown(results, "all")
+        if "edge_f1" in results[0]["mean"]:
+            md += f"\n\nedge F1 ({results[0].get('edge_detector')}):\n\n" + brackets_markdown(results, "edge_f1")
+        return md
     keys = _keys(results[0])
     rows = [{"method": "input (no correction)", **results[0]["input_mean"]}]
     rows += [{"method": r["method"], **r["mean"], "ms": r.get("ms_per_image")} for r in results]

@@ -19,7 +19,13 @@ from exposurekit.evaluate.heldout import (
     summarize_rows,
 )
 from exposurekit.evaluate.report import markdown_table, replace_block, write_json
-from exposurekit.evaluate.runner import evaluate_samples, evaluate_spec, load_sized, no_reference_scores, parse_size
+from exposurekit.evaluate.runner import (
+    evaluate_samples,
+    evaluate_spec,
+    load_sized,
+    no_reference_scores,
+    parse_size,
+)
 
 __all__ = [
     "PROTOCOL",

@@ -17,7 +17,9 @@ Protocol (``PROTOCOL`` is stored in every result):
   (``exposurekit.data.splits.is_held_out``), unless given. Brackets with fewer than 3 frames (MEFB
   under/over pairs) have no middle frame and are skipped; score them with the no-reference runner.
 * target: the bracket's middle frame (frames are ordered dark→bright); with an even number of frames,
-  the one of the two central frames whose mean luma is closer to 0.5.
+  the one of the two central frames whose mean luma is closer to 0.5. With ``use_reference=True`` a
+  bracket's shipped ground truth (``bracket.reference``, SICE ``Label/``) is the target instead and every
+  frame is scored (the shared SICE copy has no labels).
 * every other frame is corrected by the method *alone* (no reference image is given to it) and
   scored against the target with PSNR, SSIM (Gaussian 11, σ 1.5, RGB averaged over channels, data
   range 1) and mean CIEDE2000; optionally edge F1 (Canny, 2 px tolerance).
@@ -208,6 +210,8 @@ def evaluate_brackets(
     data_root: str | Path | None = None,
     datasets: Iterable[str] | None = None,
     edges: bool = False,
+    edge_detector: Callable[[Tensor], Tensor] | None = None,
+    use_reference: bool = False,
     device: str = "cpu",
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -222,6 +226,10 @@ def evaluate_brackets(
         data_root: see :func:`heldout_brackets`.
         datasets: see :func:`heldout_brackets`.
         edges: also compute edge F1 (Canny, 2 px tolerance).
+        edge_detector: a network for edge F1 instead of Canny (implies ``edges``), e.g.
+            ``exposurekit.metrics.edges.load_edge_detector(path)``.
+        use_reference: score against ``bracket.reference`` (SICE ``Label/``) where a bracket has one, every
+            frame including the middle one (offset 0); brackets without one keep the middle-frame target.
         device: where the method runs.
         progress: print one line per bracket.
 
@@ -234,6 +242,7 @@ def evaluate_brackets(
     from exposurekit.ops import resize_to
 
     name, correct = _as_corrector(method, device)
+    edges = edges or edge_detector is not None
     if brackets is None:
         brackets = heldout_brackets(data_root, datasets)
     rows: list[dict[str, Any]] = []
@@ -246,10 +255,15 @@ def evaluate_brackets(
         frames = _bracket_frames(br, long_side)
         t = pick_target(frames)
         target = frames[t]
+        ref = getattr(br, "reference", None) if use_reference else None
+        if ref is not None:  # a shipped ground truth (SICE Label/): score every frame against it
+            from exposurekit.ops import resize_to
+
+            target = resize_to(load_frame(ref, None), tuple(frames[t].shape[-2:]))
         evs = list(getattr(br, "evs", None) or [])
         n_br += 1
         for i, x in enumerate(frames):
-            if i == t:
+            if i == t and ref is None:
                 continue
             if x.shape != target.shape:
                 x = resize_to(x, tuple(target.shape[-2:]))
@@ -264,12 +278,12 @@ def evaluate_brackets(
             p, s, d = psnr(both, tt), ssim(both, tt), delta_e2000(both, tt)
             row: dict[str, Any] = {
                 "dataset": br.dataset, "scene": br.scene, "frame": i, "target": t, "n_frames": len(frames),
-                "offset": i - t, "ev_offset": (evs[i] - evs[t]) if len(evs) == len(frames) else None,
+                "offset": i - t, "target_kind": "reference" if ref is not None else "middle", "ev_offset": (evs[i] - evs[t]) if len(evs) == len(frames) else None,
                 "psnr": float(p[0]), "ssim": float(s[0]), "delta_e": float(d[0]),
                 "input_psnr": float(p[1]), "input_ssim": float(s[1]), "input_delta_e": float(d[1]),
             }
             if edges:
-                e = edge_f1(both, tt)
+                e = edge_f1(both, tt, detector=edge_detector)
                 row["edge_f1"], row["input_edge_f1"] = float(e[0]), float(e[1])
             rows.append(row)
         if progress:
@@ -279,6 +293,7 @@ def evaluate_brackets(
         "protocol": PROTOCOL,
         "long_side": long_side,
         "n_brackets": n_br,
+        "edge_detector": (type(edge_detector).__name__ if edge_detector is not None else "canny") if edges else None,
         **summarize_rows(rows, edges),
         "seconds": {"total": time.perf_counter() - t0, "method": t_method},
     }

@@ -142,7 +142,7 @@ def train_exposure_prompts(guide: nn.Module, images: Tensor, labels: Tensor, ste
         loss.backward()
         opt.step()
         if log is not None and (step + 1) % 50 == 0:
-            log(f"prompts step {step + 1}/{steps}: loss {float(loss):.4f}")
+            log(f"prompts step {step + 1}/{steps}: loss {float(loss.detach()):.4f}")
     return scorer
 
 

@@ -9,10 +9,12 @@ Each returns one value per image, shape :math:`(B,)`; :class:`ZeroDCELoss` adds 
 published weights 1, 10, 5 and 200.
 
 Choices where the paper and its released code differ (documented in ``docs/zerodce.md``): the spatial
-term uses the paper's absolute differences and only pairs of regions inside the image (no zero
-padding at the border, which made the border count as an edge); the colour term is the paper's sum of
-squared differences of channel means; the smoothness term is the mean squared gradient of the curve
-maps (as the released code computes it, without its extra factor 2).
+term compares *signed* neighbour differences by default (as the released code; the paper writes
+absolute values, which let a bright region turn darker than its neighbours without cost; ``signed=False``
+gives the paper's form) and uses only pairs of regions inside the image (no zero padding at the border,
+which made the border count as an edge); the colour term is the paper's sum of squared differences of
+channel means; the smoothness term is twice the mean squared gradient of the curve maps, as the
+released code computes it, so that the published weight 200 has its published strength.
 """
 
 from __future__ import annotations
@@ -46,20 +48,23 @@ def _pool(x: Tensor, size: int) -> Tensor:
     return F.avg_pool2d(grey, size, stride=size)
 
 
-def spatial_consistency_loss(enhanced: Tensor, original: Tensor, region: int = 4) -> Tensor:
+def spatial_consistency_loss(enhanced: Tensor, original: Tensor, region: int = 4, signed: bool = True) -> Tensor:
     """Keep the difference of each region to its four neighbours.
 
     .. math::
 
-        L_{spa} = \\frac{1}{K} \\sum_{i=1}^{K} \\sum_{j \\in \\Omega(i)} (|Y_i - Y_j| - |I_i - I_j|)^2
+        L_{spa} = \\frac{1}{K} \\sum_{i=1}^{K} \\sum_{j \\in \\Omega(i)} ((Y_i - Y_j) - (I_i - I_j))^2
 
     with :math:`Y, I` the channel-mean of ``enhanced`` and ``original`` averaged over ``region``-sized
-    squares and :math:`\\Omega(i)` the (up to four) neighbours of region i inside the image.
+    squares and :math:`\\Omega(i)` the (up to four) neighbours of region i inside the image. With
+    ``signed=False`` the differences are absolute values, as the paper writes it (a contrast may then
+    invert without cost).
 
     Args:
         enhanced: :math:`(B, 3, H, W)` output.
         original: :math:`(B, 3, H, W)` input.
         region: side of the averaged regions (4 in the paper).
+        signed: compare signed differences (released code) instead of absolute ones (paper).
 
     Returns:
         :math:`(B,)`; zero when ``enhanced`` equals ``original`` plus a constant.
@@ -72,8 +77,10 @@ def spatial_consistency_loss(enhanced: Tensor, original: Tensor, region: int = 4
     k = y.shape[-1] * y.shape[-2]
     total = enhanced.new_zeros(enhanced.shape[0])
     for dim in (-1, -2):
-        dy = (y.narrow(dim, 1, y.shape[dim] - 1) - y.narrow(dim, 0, y.shape[dim] - 1)).abs()
-        di = (i.narrow(dim, 1, i.shape[dim] - 1) - i.narrow(dim, 0, i.shape[dim] - 1)).abs()
+        dy = y.narrow(dim, 1, y.shape[dim] - 1) - y.narrow(dim, 0, y.shape[dim] - 1)
+        di = i.narrow(dim, 1, i.shape[dim] - 1) - i.narrow(dim, 0, i.shape[dim] - 1)
+        if not signed:
+            dy, di = dy.abs(), di.abs()
         # each unordered pair appears twice in the paper's sum (i→j and j→i)
         total = total + 2 * ((dy - di) ** 2).flatten(1).sum(1)
     return total / k
@@ -120,7 +127,13 @@ def color_constancy_loss(enhanced: Tensor) -> Tensor:
 
 
 def illumination_smoothness_loss(curves: Tensor) -> Tensor:
-    """Total variation of the curve-parameter maps: mean squared horizontal plus vertical gradient.
+    """Total variation of the curve-parameter maps: twice the mean squared horizontal plus vertical gradient.
+
+    .. math::
+
+        L_{tv} = 2 \\left( \\overline{(\\nabla_x A)^2} + \\overline{(\\nabla_y A)^2} \\right)
+
+    (the released code's form; the factor 2 keeps the published weight 200 at its published strength).
 
     Args:
         curves: :math:`(B, 3n, H, W)` curve parameters.
@@ -134,7 +147,7 @@ def illumination_smoothness_loss(curves: Tensor) -> Tensor:
     dy = curves[..., 1:, :] - curves[..., :-1, :]
     tx = (dx ** 2).reshape(b, -1).mean(1) if dx.numel() else curves.new_zeros(b)
     ty = (dy ** 2).reshape(b, -1).mean(1) if dy.numel() else curves.new_zeros(b)
-    return tx + ty
+    return 2 * (tx + ty)
 
 
 @dataclass

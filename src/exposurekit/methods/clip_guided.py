@@ -49,6 +49,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "log_every": 20,           # optimiser steps per trainer "epoch" (one history row)
     "weight_decay": 1e-3,
     "drift_psnr": 8.0,         # re-initialise after warm-up if PSNR(input, output) falls below this
+    "keep_best": True,         # end each enhancement phase with its best network (guidance loss on val_images)
+    "val_images": 12,          # fixed backlit training images scored after every log_every steps
 }
 GUIDANCE_DEFAULTS: dict[str, dict[str, Any]] = {
     "residual": {"steps": 400, "w_guide": 6 * 320, "shift_k": 0},
@@ -236,6 +238,8 @@ class ClipGuided(Method):
         labels_all = torch.cat([torch.zeros(len(emb_b), dtype=torch.long), torch.ones(len(emb_w), dtype=torch.long)])
         emb_all = torch.cat([emb_b_d, emb_w_d])
         phase_seconds: dict[str, float] = {}
+        n_val = min(len(bimg), int(x.get("val_images", 12)))
+        val_images = bimg[torch.linspace(0, len(bimg) - 1, n_val).long()].float().div(255).to(device)
 
         def batches(epoch: int) -> Iterator[Any]:
             from exposurekit.guidance.data import random_views
@@ -313,6 +317,19 @@ class ClipGuided(Method):
                     state["reinit"] += 1
                     torch.manual_seed(cfg.seed + 1000 * state["reinit"])
                     net.reset_parameters()
+            if phase == "enhance":  # keep the best network of the phase by the guidance loss on fixed images
+                val = _val_guide(net, enc, val_images, residual, v_res if residual is not None else None,
+                                 None if prompts is None else class_vectors(False).detach(), x.get("scale", 100.0))
+                rec["val_guide"] = val
+                if val < state.get("best_val", math.inf):
+                    state["best_val"] = val
+                    state["best_net"] = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                if last_of_phase and x.get("keep_best", True) and "best_net" in state:
+                    net.load_state_dict(state["best_net"])
+                    rec["restored_val_guide"] = state["best_val"]
+                if last_of_phase:
+                    state.pop("best_val", None)
+                    state.pop("best_net", None)
             if phase == "enhance" and last_of_phase and prompts is not None:
                 with torch.no_grad():
                     outs = []
@@ -383,6 +400,22 @@ def _identity(x: dict[str, Any], enc: nn.Module, scale_weights: bool) -> nn.Modu
     weights = x["identity_weights"] if scale_weights else [1.0] * len(x["identity_weights"])
     guide = getattr(enc, "guide", None)
     return IdentityLoss(x["identity"], weights=weights, guide=guide)
+
+
+@torch.no_grad()
+def _val_guide(net: nn.Module, enc: nn.Module, images: Tensor, residual: Any, v_res: Tensor | None,
+               vectors: Tensor | None, scale: float) -> float:
+    """Mean guidance loss of the network's outputs on fixed images (the residual loss, or P(backlit))."""
+    from exposurekit.guidance import backlit_probability, residual_loss
+
+    vals = []
+    for s0 in range(0, len(images), 8):
+        emb = enc(net(images[s0:s0 + 8]))
+        if residual is not None:
+            vals.append(residual_loss(emb, v_res, residual.thr))
+        else:
+            vals.append(backlit_probability(emb, vectors, scale))
+    return float(torch.cat(vals).mean())
 
 
 @torch.no_grad()

@@ -13,6 +13,7 @@ the classifier (``scorer.*``) with their configs. See ``docs/simr.md``.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import warnings
@@ -20,7 +21,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -267,17 +267,26 @@ def _spread(frames: list[Any], k: int | None) -> list[Any]:
 def _prepare(method: SIMR, brackets: list[Any], maker: Any, side: int, log: Any, progress: bool,
              per_bracket: int | None = None) -> dict[str, list]:
     """Frames (uint8), pseudo-targets (uint8), prior features (fp16, 1/4 size) and region labels."""
+    import hashlib
+
+    from exposurekit.guidance.pseudo_targets import targets_cache_dir
     from exposurekit.io import read_image
     from exposurekit.ops.convert import array_to_tensor
     from exposurekit.ops.resize import resize_long_side
 
+    paths = [f for b in brackets for f in _spread(b.frames, per_bracket)]
+    key_src = "|".join([str(side), method.prior_name or "superpixels", str(method.prior_path), str(method.prior_kwargs),
+                        maker.scorer_id, maker.mode, str(maker.region_weight), *map(str, paths)])
+    cache = targets_cache_dir().parent / "simr_prepared" / f"{hashlib.sha1(key_src.encode()).hexdigest()[:20]}.pt"
+    if cache.is_file():
+        log(f"prepared frames from cache {cache}")
+        return torch.load(cache, weights_only=True)
     mask_prior = method.prior
     if mask_prior is None:
         from exposurekit.priors.superpixels import SuperpixelPrior
 
         mask_prior = SuperpixelPrior()
     data: dict[str, list] = {"x": [], "t": [], "f": [], "m": []}
-    paths = [f for b in brackets for f in _spread(b.frames, per_bracket)]
     for i, path in enumerate(paths):
         x = resize_long_side(array_to_tensor(read_image(path).rgb), side).clamp(0, 1)
         h, w = x.shape[-2:]
@@ -299,6 +308,10 @@ def _prepare(method: SIMR, brackets: list[Any], maker: Any, side: int, log: Any,
                                            align_corners=False)[0].half())
         if progress and (i + 1) % 100 == 0:
             log(f"prepared {i + 1}/{len(paths)} frames")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+    torch.save(data, tmp)
+    os.replace(tmp, cache)
     return data
 
 

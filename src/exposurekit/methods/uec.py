@@ -110,6 +110,11 @@ class UECMethod(Method):
         path: ``"auto"`` (float lookup table, 8-bit table from :data:`LUT8_PIXELS` pixels), ``"lut"``,
             ``"lut8"`` or ``"exact"`` (the network on every pixel).
         lut_size: side of the baked lookup table (2…65).
+        steep_lut_size: table side used instead when the colour map is steep (a grey-axis slope above
+            ``steep_slope``, typical of strongly brightened dark photos), where 33³ interpolation errs
+            by a few 8-bit levels. ``None`` keeps ``lut_size``.
+        steep_slope: see ``steep_lut_size``.
+        table_size: side of the cached table of ``g`` used for the analysis passes and for baking.
         height: encoder input height.
         passes: correction passes.
         anchor_black: ``g(x) = h(x) − h(0)`` so black stays black (see :mod:`exposurekit.models.uec`).
@@ -124,7 +129,9 @@ class UECMethod(Method):
     default_weights = "uec.safetensors"
 
     def __init__(self, reference: str | Path | Tensor | None = None, ev: float | None = None,
-                 target: str = "default", path: str = "auto", lut_size: int = 33, height: int = 256,
+                 target: str = "default", path: str = "auto", lut_size: int = 33,
+                 steep_lut_size: int | None = 65, steep_slope: float = 3.0, table_size: int = 65,
+                 height: int = 256,
                  passes: int = 3, anchor_black: bool = True, exact_bake: bool = False,
                  threads: int = 1) -> None:
         super().__init__()
@@ -132,14 +139,18 @@ class UECMethod(Method):
             raise ValueError(f"path must be 'auto', 'lut', 'lut8' or 'exact', got {path!r}")
         if target not in ("default", "auto"):
             raise ValueError(f"target must be 'default' or 'auto', got {target!r}")
-        if not 2 <= int(lut_size) <= 65:
-            raise ValueError(f"lut_size must be in 2..65 (Pillow's limit), got {lut_size}")
+        for v in (lut_size, steep_lut_size or lut_size):
+            if not 2 <= int(v) <= 65:
+                raise ValueError(f"lut_size must be in 2..65 (Pillow's limit), got {v}")
         self.model = UEC(height=height, passes=passes, anchor_black=anchor_black)
-        self.reference = reference
-        self.ev = 0.0 if ev is None else float(ev)
+        self._reference = reference
+        self._ev = 0.0 if ev is None else float(ev)
         self.target = target
         self.path = path
         self.lut_size = int(lut_size)
+        self.steep_lut_size = None if steep_lut_size is None else int(steep_lut_size)
+        self.steep_slope = float(steep_slope)
+        self.table_size = int(table_size)
         self.exact_bake = bool(exact_bake)
         self.threads = int(threads)
         # Default target stored with the weights (filled by training or load_weights).
@@ -148,6 +159,26 @@ class UECMethod(Method):
         self.target_hist = torch.full((HIST_BINS,), 1.0 / HIST_BINS)
         self._ref_cache: Tensor | None = None
         self._g_cache: Tensor | None = None
+
+    @property
+    def ev(self) -> float:
+        """Exposure offset in stops relative to the target (settable)."""
+        return self._ev
+
+    @ev.setter
+    def ev(self, value: float | None) -> None:
+        self._ev = 0.0 if value is None else float(value)
+        self._ref_cache = None
+
+    @property
+    def reference(self) -> str | Path | Tensor | None:
+        """The reference image (path or tensor), or ``None`` for the default target (settable)."""
+        return self._reference
+
+    @reference.setter
+    def reference(self, value: str | Path | Tensor | None) -> None:
+        self._reference = value
+        self._ref_cache = None
 
     # ------------------------------------------------------------------ weights
     def state_and_meta(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -220,7 +251,7 @@ class UECMethod(Method):
     def _g_table(self) -> Tensor:
         if self._g_cache is None:
             with torch.no_grad():
-                self._g_cache = self.model.g_table(self.lut_size)
+                self._g_cache = self.model.g_table(self.table_size)
         return self._g_cache
 
     def _small(self, images: Tensor) -> Tensor:
@@ -273,16 +304,28 @@ class UECMethod(Method):
             evs_out.append(cands[j])
         return torch.stack(lams_out), torch.stack(evs_out)
 
-    def bake(self, lambdas: Tensor, exact: bool | None = None) -> Tensor:
+    def max_slope(self, lambdas: Tensor) -> Tensor:
+        """Largest slope :math:`(B,)` of the colour map along the grey axis (output levels per input level)."""
+        ramp = torch.linspace(0, 1, 256, device=self.device).view(1, 1, 1, 256).expand(lambdas.shape[0], 3, 1, 256)
+        y = ramp
+        for k in range(lambdas.shape[1]):
+            lam = lambdas[:, k].view(-1, 1, 1, 1)
+            y = (y + lam * (lookup(self._g_table(), y) - y)).clamp(0, 1)
+        return (y[..., 1:] - y[..., :-1]).abs().amax(dim=(1, 2, 3)) * 255
+
+    def bake(self, lambdas: Tensor, exact: bool | None = None, size: int | None = None) -> Tensor:
         """Bake the passes with these λs into lookup tables :math:`(B, 3, N, N, N)` (``[c, b, g, r]``).
 
         Args:
             lambdas: :math:`(B, passes)`.
             exact: evaluate the network at every node of every pass (``N³`` evaluations per pass);
-                otherwise ``g`` comes from the cached ``N³`` table of ``g`` by trilinear lookup, which
-                costs almost nothing. ``None`` uses :attr:`exact_bake`.
+                otherwise ``g`` comes from the cached table of ``g`` by trilinear lookup, which costs
+                almost nothing. ``None`` uses :attr:`exact_bake`.
+            size: table side; ``None`` picks ``lut_size``, or ``steep_lut_size`` for steep maps.
         """
-        n = self.lut_size
+        n = size or self.lut_size
+        if size is None and self.steep_lut_size and float(self.max_slope(lambdas).max()) > self.steep_slope:
+            n = self.steep_lut_size
         exact = self.exact_bake if exact is None else exact
         b = lambdas.shape[0]
         p = colour_grid(n, self.device).unsqueeze(0).expand(b, -1, -1)

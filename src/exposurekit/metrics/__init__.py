@@ -10,7 +10,12 @@ from __future__ import annotations
 from exposurekit.metrics.edges import canny_edges, edge_f1, edge_prf
 from exposurekit.metrics.full_reference import delta_e2000, delta_e2000_lab, psnr, rgb_to_ycbcr_y, ssim
 from exposurekit.metrics.niqe import NIQEModel, fit_niqe_model, niqe
-from exposurekit.metrics.no_reference import clipped_fractions, colourfulness, mean_luminance, mean_luminance_error
+from exposurekit.metrics.no_reference import (
+    clipped_fractions,
+    colourfulness,
+    mean_luminance,
+    mean_luminance_error,
+)
 
 METRICS: dict[str, dict[str, object]] = {
     "psnr": {"lower_better": False, "reference": True, "unit": "dB"},

@@ -67,7 +67,7 @@ def selective_scan_ref(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, d
     return y
 
 
-_SAFE_LOG_RANGE = 60.0
+_SAFE_LOG_RANGE = 30.0
 """Chunks whose total log-decay stays above ``-_SAFE_LOG_RANGE`` use the factorised fast path (fp32-safe)."""
 
 _TRIL: dict[tuple[int, str, torch.dtype], Tensor] = {}
@@ -184,7 +184,7 @@ def _scan_segment(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, chunk:
         # factorised decay: Λ_ts = e^{cum_t} e^{-cum_s}; no (Q x Q) exponentials, one masked product
         ec = torch.exp(cum)[..., None]  # (T, H, nc, Q, 1)
         ce = cc[:, None] * ec  # (T, H, nc, Q, N)
-        be = bc[:, None] / ec
+        be = bc[:, None] * torch.exp(-cum)[..., None]  # no division: its gradient would square e^{-cum}
         scores = (ce @ be.transpose(-1, -2)).mul_(_tril(q, x.device, x.dtype))  # (T, H, nc, Q, Q)
         y = scores @ xh  # (T, H, nc, Q, P)
         states = (be.transpose(-1, -2) @ xh) * ec[..., -1:, :]  # (T, H, nc, N, P), scaled to chunk end

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from exposurekit.priors.base import PriorError, SemanticPrior
 
-__all__ = ["FastSAMPrior", "decode_masks", "letterbox", "nms"]
+__all__ = ["FastSAMPrior", "decode_masks", "export_random_fastsam", "letterbox", "nms"]
 
 INPUT_NAME = "images"
 OUTPUT_NAMES = ("output0", "output1")
@@ -175,3 +175,44 @@ class FastSAMPrior(SemanticPrior):
             lab = torch.from_numpy(lab)[None, None].float()
             masks.append(F.interpolate(lab, size=(h, w), mode="nearest")[0, 0].long())
         return torch.stack(feats).to(images.device), torch.stack(masks).to(images.device)
+
+
+def export_random_fastsam(path: str | Path, size: int = 1024, seed: int = 0) -> Path:
+    """Write a tiny *random* ONNX model with FastSAM's input/output names and shapes (for tests and demos).
+
+    ``images [1,3,S,S]`` → 4×4 average pool → 1×1 conv → ``output1 [1,32,S/4,S/4]``; 32×32 average
+    pool → 1×1 conv → ``output0 [1,37,(S/32)²]``. It exercises the real loading and decoding path; its
+    features carry no semantics. Needs the ``onnx`` package (``pip install exposurekit[onnx]``).
+    """
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError as exc:
+        raise PriorError("writing an ONNX model needs onnx: pip install exposurekit[onnx]") from exc
+    rng = np.random.default_rng(seed)
+    a = (size // 32) ** 2
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 1, (32, 3, 1, 1)).astype(np.float32), "w_proto"),
+        numpy_helper.from_array(rng.normal(0, 1, (37, 3, 1, 1)).astype(np.float32), "w_det"),
+        numpy_helper.from_array((np.abs(rng.normal(0, 1, 37)) * size / 5).astype(np.float32), "b_det"),
+        numpy_helper.from_array(np.array([1, 37, a], dtype=np.int64), "shape0"),
+    ]
+    nodes = [
+        helper.make_node("AveragePool", ["images"], ["p4"], kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("Conv", ["p4", "w_proto"], ["output1"]),
+        helper.make_node("AveragePool", ["images"], ["p32"], kernel_shape=[32, 32], strides=[32, 32]),
+        helper.make_node("Conv", ["p32", "w_det", "b_det"], ["d"]),
+        helper.make_node("Reshape", ["d", "shape0"], ["output0"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "random_fastsam",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 37, a]),
+         helper.make_tensor_value_info("output1", TensorProto.FLOAT, [1, 32, size // 4, size // 4])],
+        initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
