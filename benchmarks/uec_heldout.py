@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> str:
     brackets = heldout_brackets(None, args.datasets.split(","))
     methods = []
     for label, kw in (("uec", {}), ("uec (target=auto)", {"target": "auto"}),
-                      *((() if args.no_exact else (("uec (exact)", {"path": "exact"}),)))):
+                      *(() if args.no_exact else (("uec (exact)", {"path": "exact"}),))):
         m = load_method("uec", weights=args.weights, **kw)
         m.name = label
         methods.append(m)

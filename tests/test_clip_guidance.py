@@ -85,7 +85,7 @@ def test_latent_vectors_learn_the_two_classes():
     first = None
     for _ in range(60):
         loss = F.cross_entropy(prompt_logits(emb, lat(), 10.0), labels)
-        first = first if first is not None else float(loss)
+        first = first if first is not None else float(loss.detach())
         opt.zero_grad()
         loss.backward()
         opt.step()

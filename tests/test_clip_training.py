@@ -10,7 +10,7 @@ from _clip_tiny import write_folders
 
 from exposurekit.methods.registry import load_method
 
-FAST = {"crop": 32, "batch_size": 4, "lr": 2e-3, "threads": 1}
+FAST = {"crop": 32, "batch_size": 4, "lr": 1e-4, "threads": 1}
 
 
 def _method(name: str):
@@ -40,6 +40,7 @@ def test_rave_loss_falls_and_output_brightens(folders, tmp_path):
               extra={"steps": 30, "log_every": 15, "embed_side": 32, "warmup_steps": 2})
     guide = _rows(r.history, "guide")
     assert len(guide) == 2 and guide[-1] < 0.8 * guide[0]
+    assert r.extra["val_guide_end"] < 0.5 * r.extra["val_guide_start"]  # on fixed images, before vs after
     assert _rows(r.history, "out_mean")[-1] > _rows(r.history, "out_mean")[0]
     assert (tmp_path / "run" / "losses.png").is_file() and (tmp_path / "run" / "last.pt").is_file()
     assert set(m.guidance_state) == {"v_res", "v_pos", "v_neg"} and "thr" in m.meta

@@ -115,3 +115,13 @@ def test_reference_target_scores_every_frame(tmp_path):
     res = evaluate_brackets(lambda x: x, [br], long_side=None, use_reference=True)
     assert [r["offset"] for r in res["rows"]] == [-1, 0, 1]
     assert res["rows"][1]["psnr"] > 40 and res["rows"][1]["target_kind"] == "reference"
+
+
+def test_space_y_uses_luma():
+    from exposurekit.metrics import psnr
+
+    br = _scene(8, n=3)
+    res = evaluate_brackets(lambda x: x, [br], long_side=None, space="y")
+    assert res["space"] == "y"
+    expect = float(psnr(br.frames[0], br.frames[1], space="y")[0])
+    assert res["rows"][0]["psnr"] == pytest.approx(expect, rel=1e-5)

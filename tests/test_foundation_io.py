@@ -194,6 +194,9 @@ def test_write_protects_inputs_and_is_atomic(tmp_path):
     assert (tmp_path / "a.png").read_bytes() == before
     write_image(tmp_path / "out" / "a.png", img)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]  # no temp files left
+    from exposurekit.io.write import default_file_mode
+
+    assert (tmp_path / "out" / "a.png").stat().st_mode & 0o777 == default_file_mode()
 
 
 def test_unwritable_destination(tmp_path):

@@ -18,10 +18,10 @@ def test_ranking_hand_computed_reversed_pair():
 
 
 def test_ranking_hand_computed_three_frames():
-    l = torch.tensor([0.5, 0.0, 1.0])
+    lum = torch.tensor([0.5, 0.0, 1.0])
     # pairs (0,1): relu(0.5 + 0.2) = 0.7; (0,2): relu(-0.5 + 0.2) = 0; (1,2): relu(-1 + 0.2) = 0
-    assert torch.isclose(ranking_loss(l, margin=0.2, reduction="sum"), torch.tensor(0.7))
-    assert torch.isclose(ranking_loss(l, margin=0.2), torch.tensor(0.7 / 3))
+    assert torch.isclose(ranking_loss(lum, margin=0.2, reduction="sum"), torch.tensor(0.7))
+    assert torch.isclose(ranking_loss(lum, margin=0.2), torch.tensor(0.7 / 3))
 
 
 def test_ranking_margin_fixes_constant_scalars():
@@ -42,9 +42,9 @@ def test_ranking_single_frame_and_batches():
 
 
 def test_ranking_gradient_pushes_order():
-    l = torch.tensor([1.0, 0.0], requires_grad=True)
-    RankingLoss(margin=0.1)(l).backward()
-    assert l.grad[0] > 0 and l.grad[1] < 0  # descent lowers the dark frame's scalar and raises the bright one's
+    lum = torch.tensor([1.0, 0.0], requires_grad=True)
+    RankingLoss(margin=0.1)(lum).backward()
+    assert lum.grad[0] > 0 and lum.grad[1] < 0  # descent lowers the dark frame's scalar and raises the bright one's
 
 
 def test_ranking_rejects_bad_input():

@@ -120,3 +120,17 @@ def test_short_training_run_loss_falls(tmp_path, monkeypatch):
     assert res.extra["weights"].is_file() and (tmp_path / "run" / "losses.png").is_file()
     m2 = _tiny(weights=res.extra["weights"])
     assert m2.scorer is not None
+
+
+def test_cli_train_simr_reports_bad_data(tmp_path):
+    from typer.testing import CliRunner
+
+    from exposurekit.cli.main import _load_commands, app
+
+    _load_commands()
+    res = CliRunner().invoke(app, ["train", "simr", "--data", str(tmp_path / "missing"), "--run-dir",
+                                   str(tmp_path / "run"), "--quiet"])
+    assert res.exit_code == 2
+    assert "not found" in res.output
+    res = CliRunner().invoke(app, ["train", "simr", "--help"])
+    assert res.exit_code == 0 and "--prior" in res.output

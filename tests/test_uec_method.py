@@ -8,7 +8,14 @@ import torch
 
 from exposurekit.methods.base import WEIGHTS_DIR
 from exposurekit.methods.registry import default_method_name, load_method
-from exposurekit.methods.uec import AUTO_EVS, TARGET_EVS, UECMethod, compute_targets, expose, luminance_histogram
+from exposurekit.methods.uec import (
+    AUTO_EVS,
+    TARGET_EVS,
+    UECMethod,
+    compute_targets,
+    expose,
+    luminance_histogram,
+)
 from exposurekit.ops.color import luminance
 
 SHIPPED = WEIGHTS_DIR / "uec.safetensors"
@@ -144,9 +151,8 @@ def test_correct_array_uint8_and_float():
 # ---------------------------------------------------------------- real images, shipped weights
 def _real_frames(shared_data, n=3):
     from exposurekit.data.brackets import load_mef
-
-    from exposurekit.ops import array_to_tensor, resize_long_side
     from exposurekit.io import read_image
+    from exposurekit.ops import array_to_tensor, resize_long_side
 
     br = [b for b in load_mef(shared_data / "mef_ma_database") if b.held_out][:1]
     assert br, "expected held-out MEF scenes"
@@ -175,16 +181,14 @@ def test_lut8_error_on_real_photo(shared_data):
     m = _shipped()
     img = read_image(shared_data / "clean_kodak24" / "kodim05.png").rgb[:200, :300]
     dark = cv2.convertScaleAbs(img, alpha=0.35)  # an under-exposed real photo: strong correction
-    for a, limit in ((img, 1.0), (dark, 2.0)):
+    for a in (img, dark):
         fast = m.correct_array(a)
         x = torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255
         state = m.analyze(m._small_from_u8(a))
         exact = (m._apply_exact(x, state.lambdas)[0].permute(1, 2, 0) * 255).round().numpy()
         err = np.abs(fast.astype(np.float32) - exact)
-        # documented: <= 1 level for ordinary maps; steep brightening maps (slope > 3 levels per level)
-        # use a 65^3 table and stay within 2 levels, with almost every value within 1
-        assert err.max() <= limit, (err.max(), float(m.max_slope(state.lambdas)[0]))
-        assert (err > 1).mean() < 0.01
+        # steep brightening maps (slope > 3 levels per level) get a 65^3 table (docs/uec.md)
+        assert err.max() <= 1.0, (err.max(), float(m.max_slope(state.lambdas)[0]))
 
 
 def test_real_dark_frame_gets_brighter(shared_data):

@@ -6,8 +6,14 @@ import pytest
 import torch
 
 from exposurekit.losses.uec import monotonic_loss, restoration_loss, total_variation
-from exposurekit.models.uec import UEC, ExposureEncoder, ParameterPredictor, PixelCorrector, colour_grid, lookup
-
+from exposurekit.models.uec import (
+    UEC,
+    ExposureEncoder,
+    ParameterPredictor,
+    PixelCorrector,
+    colour_grid,
+    lookup,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -212,6 +212,7 @@ def evaluate_brackets(
     edges: bool = False,
     edge_detector: Callable[[Tensor], Tensor] | None = None,
     use_reference: bool = False,
+    space: str = "rgb",
     device: str = "cpu",
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -230,11 +231,12 @@ def evaluate_brackets(
             ``exposurekit.metrics.edges.load_edge_detector(path)``.
         use_reference: score against ``bracket.reference`` (SICE ``Label/``) where a bracket has one, every
             frame including the middle one (offset 0); brackets without one keep the middle-frame target.
+        space: ``"rgb"`` or ``"y"`` (BT.601 luma) for PSNR and SSIM.
         device: where the method runs.
         progress: print one line per bracket.
 
     Returns:
-        ``{"method", "protocol", "long_side", "rows", "mean", "input_mean", "by_offset", "by_group",
+        ``{"method", "protocol", "long_side", "space", "rows", "mean", "input_mean", "by_offset", "by_group",
         "by_dataset", "n_brackets", "seconds"}``; ``by_*`` values are ``{"n", "psnr", "ssim",
         "delta_e"[, "edge_f1"], "input_psnr", ...}`` means.
     """
@@ -275,7 +277,7 @@ def evaluate_brackets(
                 raise ValueError(f"{name}: output shape {tuple(y.shape)} != input shape {tuple(target.shape)}")
             both = torch.cat([y, x])
             tt = target.expand_as(both)
-            p, s, d = psnr(both, tt), ssim(both, tt), delta_e2000(both, tt)
+            p, s, d = psnr(both, tt, space=space), ssim(both, tt, space=space), delta_e2000(both, tt)
             row: dict[str, Any] = {
                 "dataset": br.dataset, "scene": br.scene, "frame": i, "target": t, "n_frames": len(frames),
                 "offset": i - t, "target_kind": "reference" if ref is not None else "middle", "ev_offset": (evs[i] - evs[t]) if len(evs) == len(frames) else None,
@@ -292,6 +294,7 @@ def evaluate_brackets(
         "method": name,
         "protocol": PROTOCOL,
         "long_side": long_side,
+        "space": space,
         "n_brackets": n_br,
         "edge_detector": (type(edge_detector).__name__ if edge_detector is not None else "canny") if edges else None,
         **summarize_rows(rows, edges),

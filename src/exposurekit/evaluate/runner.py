@@ -195,7 +195,7 @@ def evaluate_spec(method: Any, spec: str, size: str | int | None = "native", spa
         sz = parse_size(size)
         long_side = sz[1] if isinstance(sz, tuple) else sz if isinstance(sz, int) else None
         res = evaluate_brackets(method, items, long_side=long_side, edges=True, edge_detector=edge_detector,
-                                device=kwargs.get("device", "cpu"))
+                                space=space, device=kwargs.get("device", "cpu"))
         res.update({"spec": spec, "kind": kind, "size": str(size)})
         return res
     res = evaluate_samples(method, items, size=size, space=space, edge_detector=edge_detector,

@@ -5,7 +5,7 @@ best-exposed frame (:attr:`exposurekit.data.brackets.Bracket.middle_index`: EV 0
 else the frame whose mean luma is closest to 18 % grey) is "well", darker frames are "under" and
 brighter ones "over". Brackets with fewer than 3 frames are skipped (their middle is not defined).
 
-Network (``ExposureClassifier``, ~13 k parameters): the image squash-resized to 64×64 → three
+Network (``ExposureClassifier``, 17 k parameters): the image squash-resized to 64×64 → three
 stride-2 3×3 convolutions (3→16→32→32, ReLU) → global mean and max pooling (64), concatenated with a
 soft 16-bin histogram of the luma and its mean and standard deviation (18) → Linear 82→32 → ReLU →
 Linear 32→3. Everything is differentiable, so it can also score a network's output.

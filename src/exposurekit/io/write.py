@@ -19,6 +19,13 @@ _PIL_FORMAT = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", "
 _16BIT_OK = {"PNG", "TIFF"}
 
 
+def default_file_mode() -> int:
+    """``0o666`` less the process umask: the mode ``open()`` would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def output_path_for(src: Path, outdir: Path, suffix: str | None = None) -> Path:
     """``outdir / src.name``, with the suffix replaced by ``suffix`` (e.g. ``.png``) if given."""
     name = src.name if suffix is None else src.with_suffix(suffix).name
@@ -139,6 +146,7 @@ def write_image(path: str | Path, img: ImageData, *, quality: int = 95, overwrit
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600 files; outputs get the usual mode
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

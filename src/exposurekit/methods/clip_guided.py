@@ -341,6 +341,14 @@ class ClipGuided(Method):
                     state["pool"] = state["pool"][-2:]
             return rec
 
+        if residual is not None or self.guidance == "latent":  # before any step (prompts are random here)
+            net.eval()
+            vec0 = None if prompts is None else class_vectors(False).detach()
+            val_start = _val_guide(net, enc, val_images, residual, v_res if residual is not None else None,
+                                   vec0, x.get("scale", 100.0))
+            net.train()
+        else:
+            val_start = math.nan
         result = trainer.fit(step, batches, on_epoch_end=on_epoch_end, resume=resume,
                              title=f"{self.name or self.guidance} ({getattr(enc, 'cache_key', spec)})")
         net.eval()
@@ -357,7 +365,11 @@ class ClipGuided(Method):
                           "embed_seconds": round(t_emb, 1),
                           "phase_seconds": {k: round(v, 1) for k, v in phase_seconds.items()},
                           "n_backlit": len(bsets), "n_well_lit": len(wsets), "steps": sum(n for _, n in chunks),
-                          "train_side": side})
+                          "train_side": side, "val_guide_start": val_start,
+                          "val_guide_end": _val_guide(net, enc, val_images, residual,
+                                                      v_res if residual is not None else None,
+                                                      None if prompts is None else class_vectors(False).detach(),
+                                                      x.get("scale", 100.0))})
         result.extra.update(self.meta)
         return result
 

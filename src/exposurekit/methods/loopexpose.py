@@ -326,7 +326,13 @@ def _training_sequences(data: Any, cfg: LoopExposeTrainConfig, held_out: bool = 
 
     With ``held_out=True`` the first list holds the held-out scenes instead (for validation data).
     """
-    from exposurekit.data.brackets import Bracket, SHARED_FOLDERS, load_brackets, read_bracket, shared_brackets
+    from exposurekit.data.brackets import (
+        SHARED_FOLDERS,
+        Bracket,
+        load_brackets,
+        read_bracket,
+        shared_brackets,
+    )
 
     if data is None:
         return [], []

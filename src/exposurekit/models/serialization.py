@@ -10,6 +10,8 @@ from typing import Any
 
 from torch import Tensor
 
+from exposurekit.io.write import default_file_mode
+
 META_KEY = "exposurekit"
 
 
@@ -27,6 +29,7 @@ def save_state(path: str | Path, state: dict[str, Tensor], meta: dict[str, Any] 
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={META_KEY: json.dumps(meta or {})})
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
