@@ -15,7 +15,13 @@ import warnings
 
 import torch
 
-from exposurekit.guidance import build_encoder, folder_embeddings, load_image_set, residual_loss, residual_vector
+from exposurekit.guidance import (
+    build_encoder,
+    folder_embeddings,
+    load_image_set,
+    residual_loss,
+    residual_vector,
+)
 
 DATA = "/work/shared/data/"
 BACKLIT = [DATA + "backlit_web_ovd0312", DATA + "clip_lit_backlit_examples"]

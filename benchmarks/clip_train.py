@@ -28,7 +28,7 @@ WELL = [DATA + d for d in ("clean_kodak24", "clean_skimage_data", "clean_debian_
 SETTINGS = {
     "rave": {"crop": 96, "lr": 2e-5, "extra": {"steps": 240, "log_every": 20}},
     "cliplit-latent": {"crop": 96, "lr": 2e-5,
-                       "extra": {"init_steps": 300, "rounds": 2, "enhance_steps": 120, "prompt_steps": 60,
+                       "extra": {"init_steps": 400, "rounds": 2, "enhance_steps": 120, "prompt_steps": 60,
                                  "log_every": 20}},
 }
 

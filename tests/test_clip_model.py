@@ -102,3 +102,23 @@ def test_tokenizer_without_vocabulary_is_refused(tmp_path, tiny_clip):
     (folder / "merges.txt").write_text("#version: 0.2\n")
     with pytest.raises(ClipLoadError, match="no vocabulary"):
         load_clip(folder)
+
+
+def test_explain_residual_with_clip_lists_tokens_and_saves_shifted(tiny_clip, tmp_path, monkeypatch):
+    from _clip_tiny import write_folders
+    from typer.testing import CliRunner
+
+    from exposurekit.cli.main import _load_commands, app
+    from exposurekit.models.serialization import load_state
+
+    monkeypatch.setenv("EXPOSUREKIT_CACHE", str(tmp_path / "cache"))
+    b, w = write_folders(tmp_path / "data", n=3, size=24)
+    _load_commands()
+    res = CliRunner().invoke(app, ["explain-residual", "-b", str(b), "-w", str(w), "-e", f"clip:{tiny_clip}",
+                                   "-o", str(tmp_path / "ex"), "-k", "5"])
+    assert res.exit_code == 0, res.output
+    assert "nearest" in res.output and "49408" in res.output
+    state, meta = load_state(tmp_path / "ex" / "shifted_residual.safetensors")
+    v, v0 = state["v_res"], state["v_res_original"]
+    assert v.shape == v0.shape == (16,) and abs(float(v.norm()) - 1) < 1e-5
+    assert float(v @ v0) < 0.999 and meta["top_k"] == 5

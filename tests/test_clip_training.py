@@ -117,3 +117,11 @@ def test_cli_train_and_explain(folders, tmp_path):
     assert (tmp_path / "ex" / "residual_exposure.png").is_file() and "hist[" in res.output
     res = runner.invoke(app, ["train", "rave", "--backlit", str(b), "--well-lit", str(b), "-q"])
     assert res.exit_code == 2 and "two different classes" in " ".join(res.output.split())
+
+
+def test_resume_continues_the_schedule(folders, tmp_path):
+    b, w = folders
+    extra = {"steps": 6, "log_every": 6, "embed_side": 32}
+    _method("rave").fit(b, w, run_dir=tmp_path / "run", progress=False, **FAST, extra=extra)
+    r = _method("rave").fit(b, w, run_dir=tmp_path / "run", progress=False, **FAST, extra={**extra, "steps": 12})
+    assert [h["epoch"] for h in r.history] == [0.0, 1.0]  # the first chunk came from last.pt

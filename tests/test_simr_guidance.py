@@ -86,10 +86,10 @@ def test_apply_log_gamma_scalar_and_map():
 
 def test_classifier_learns_under_well_over():
     torch.manual_seed(0)
-    base = torch.rand(60, 3, 32, 32) * 0.5 + 0.25
+    base = torch.rand(32, 3, 32, 32) * 0.5 + 0.25
     imgs = torch.cat([base ** 3, base, base ** 0.3])  # under, well, over
-    labels = torch.tensor([0] * 60 + [1] * 60 + [2] * 60)
-    net = train_exposure_classifier((imgs * 255).round().to(torch.uint8), labels, epochs=15, batch_size=32)
+    labels = torch.tensor([0] * 32 + [1] * 32 + [2] * 32)
+    net = train_exposure_classifier((imgs * 255).round().to(torch.uint8), labels, epochs=12, batch_size=32)
     assert isinstance(net, ExposureClassifier)
     test = torch.rand(10, 3, 32, 32) * 0.5 + 0.25
     with torch.no_grad():
@@ -135,7 +135,7 @@ def test_clip_exposure_prompts_with_tiny_random_clip(tmp_path, shared_weights):
     imgs = (torch.cat([base ** 3, base, base ** 0.3]) * 255).round().to(torch.uint8)
     labels = torch.tensor([0] * 8 + [1] * 8 + [2] * 8)
     logs = []
-    scorer = train_exposure_prompts(guide, imgs, labels, steps=50, batch_size=24, lr=0.05, log=logs.append)
+    scorer = train_exposure_prompts(guide, imgs, labels, steps=20, batch_size=24, lr=0.05, log=logs.append)
     assert isinstance(scorer, ClipExposureScorer) and scorer.prompts.learner.ctx.shape[0] == 3
     p = scorer(imgs[:4].float() / 255)
     assert p.shape == (4, 3) and torch.allclose(p.sum(1), torch.ones(4), atol=1e-5)

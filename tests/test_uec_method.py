@@ -114,6 +114,8 @@ def test_reference_and_ev_options():
     mid = m.target_at(0.25)
     torch.testing.assert_close(mid, (m.target_at(0.0) + m.target_at(0.5)) / 2)
     assert m.target_at(TARGET_EVS[-1] + 5).shape == (1, 96)  # clamped, not an error
+    with pytest.raises(FileNotFoundError):
+        UECMethod(reference="/no/such/reference.jpg")
     with pytest.raises(ValueError):
         UECMethod(path="fast")
     with pytest.raises(ValueError):

@@ -3,7 +3,8 @@
 Per pixel and frame the weight is :math:`W = C^{w_c} \\cdot S^{w_s} \\cdot E^{w_e} + 10^{-12}` with
 
 * :math:`C = |\\Delta Y|`, the absolute 3×3 Laplacian of grey :math:`Y = 0.299R + 0.587G + 0.114B`,
-* :math:`S`, the standard deviation over R, G, B,
+* :math:`S = \\sqrt{\\sum_c (I_c - \\bar{I})^2} = \\sqrt{3} \\cdot` the standard deviation over R, G, B
+  (OpenCV's scaling; the constant matters only against the :math:`10^{-12}` floor),
 * :math:`E = \\prod_c \\exp(-(I_c - 0.5)^2 / (2 \\cdot 0.2^2))`, the well-exposedness,
 
 normalised over the stack; the frames' Laplacian pyramids are blended with the Gaussian pyramids of the
@@ -49,6 +50,8 @@ def _reflect101_index(n: int, pad: int, device: torch.device) -> Tensor:
 def _pad101(x: Tensor, pad: int) -> Tensor:
     """Pad the last two dims of ``(B, C, H, W)`` by ``pad`` with reflect-101 (works for any size >= 1)."""
     h, w = x.shape[-2:]
+    if h > pad and w > pad:
+        return F.pad(x, (pad, pad, pad, pad), mode="reflect")  # torch's "reflect" is reflect-101
     x = x.index_select(-2, _reflect101_index(h, pad, x.device))
     return x.index_select(-1, _reflect101_index(w, pad, x.device))
 
@@ -62,17 +65,35 @@ def _blur5(x: Tensor, scale: float = 1.0) -> Tensor:
     return F.conv2d(x, k.view(1, 1, 5, 1).expand(c, 1, 5, 1), groups=c)
 
 
+def _down_last(x: Tensor) -> Tensor:
+    """``pyrDown`` along the last dim: 5-tap binomial at even positions, reflect-101 borders."""
+    n = x.shape[-1]
+    m = (n + 1) // 2
+    p = x.index_select(-1, _reflect101_index(n, 2, x.device))
+    return (p[..., 0:2 * m:2] + p[..., 4:2 * m + 4:2] + 4 * (p[..., 1:2 * m + 1:2] + p[..., 3:2 * m + 3:2])
+            + 6 * p[..., 2:2 * m + 2:2]) / 16
+
+
+def _up_last(x: Tensor, n_out: int) -> Tensor:
+    """``pyrUp`` along the last dim, polyphase form of zero insertion + 2× the binomial kernel."""
+    # zero insertion puts s[i] at 2i; reflect-101 of that array mirrors s[1] before s[0] and repeats
+    # s[h-1] after the end (index 2h maps to 2h-2)
+    h = x.shape[-1]
+    prev = x.index_select(-1, _reflect101_index(h, 1, x.device)[:h])
+    nxt = torch.cat([x[..., 1:], x[..., -1:]], dim=-1)
+    even = (prev + nxt + 6 * x) / 8
+    odd = (x + nxt) / 2
+    return torch.stack([even, odd], dim=-1).flatten(-2)[..., :n_out]
+
+
 def _pyr_down(x: Tensor) -> Tensor:
     """OpenCV ``pyrDown``: blur, keep even rows and columns; size ``((H+1)//2, (W+1)//2)``."""
-    return _blur5(x)[..., ::2, ::2]
+    return _down_last(_down_last(x).transpose(-1, -2)).transpose(-1, -2)
 
 
 def _pyr_up(x: Tensor, size: tuple[int, int]) -> Tensor:
-    """OpenCV ``pyrUp``: insert zeros, blur with 4× the kernel, crop to ``size``."""
-    b, c, h, w = x.shape
-    up = x.new_zeros(b, c, 2 * h, 2 * w)
-    up[..., ::2, ::2] = x
-    return _blur5(up, scale=2.0)[..., : size[0], : size[1]]
+    """OpenCV ``pyrUp``: insert zeros, blur with 4× the kernel, crop to ``size`` (computed polyphase)."""
+    return _up_last(_up_last(x, size[1]).transpose(-1, -2), size[0]).transpose(-1, -2)
 
 
 def gaussian_pyramid(x: Tensor, depth: int) -> list[Tensor]:
@@ -99,11 +120,17 @@ def _collapse(pyr: list[Tensor]) -> Tensor:
 
 
 def _safe_pow(x: Tensor, p: float) -> Tensor:
+    """``x ** p`` for ``x >= 0`` with ``0 ** p = 0`` (p > 0) and finite gradients."""
     if p == 0:
         return torch.ones_like(x)
     if p == 1:
         return x
-    return x.clamp_min(_EPS).pow(p)
+    return torch.where(x > 0, x.clamp_min(_EPS).pow(p), torch.zeros_like(x))
+
+
+def _safe_sqrt(x: Tensor) -> Tensor:
+    """``sqrt(x)`` for ``x >= 0``, exactly 0 at 0 (as OpenCV), with a finite gradient there."""
+    return torch.where(x > 0, x.clamp_min(_EPS).sqrt(), torch.zeros_like(x))
 
 
 def mertens_weights(frames: Tensor, contrast: float = 1.0, saturation: float = 1.0,
@@ -124,8 +151,11 @@ def mertens_weights(frames: Tensor, contrast: float = 1.0, saturation: float = 1
                          device=frames.device).view(1, 1, 3, 3)
     w = _safe_pow(F.conv2d(_pad101(grey, 1), lap_k).abs(), contrast)
     if saturation != 0:
-        var = (frames - frames.mean(1, keepdim=True)).pow(2).mean(1, keepdim=True)
-        w = w * _safe_pow(var.clamp_min(_EPS).sqrt(), saturation)
+        # OpenCV's order of float operations: achromatic pixels give S = 0 exactly in both
+        r, g, bl = frames[:, 0:1], frames[:, 1:2], frames[:, 2:3]
+        mean = (r + g + bl) / 3
+        var = (r - mean) ** 2 + (g - mean) ** 2 + (bl - mean) ** 2  # 3·variance, as OpenCV
+        w = w * _safe_pow(_safe_sqrt(var), saturation)
     if exposedness != 0:
         e = torch.exp(-(frames - 0.5).pow(2) / (2 * sigma**2)).prod(1, keepdim=True)
         w = w * _safe_pow(e, exposedness)

@@ -10,7 +10,14 @@
 
 from __future__ import annotations
 
-from exposurekit.guidance.clip import CLIP_MEAN, CLIP_STD, ClipGuide, ClipLoadError, clip_preprocess, load_clip
+from exposurekit.guidance.clip import (
+    CLIP_MEAN,
+    CLIP_STD,
+    ClipGuide,
+    ClipLoadError,
+    clip_preprocess,
+    load_clip,
+)
 from exposurekit.guidance.data import ImageSet, folder_embeddings, load_image_set
 from exposurekit.guidance.encoders import ENCODERS, UECEncoder, build_encoder, parse_encoder_spec
 from exposurekit.guidance.exposure_embedding import ExposureEmbedding, feature_names

@@ -121,7 +121,7 @@ def folder_embeddings(encoder: nn.Module, images: ImageSet, side: int, batch: in
     key_enc = getattr(encoder, "cache_key", None)
     out = []
     device = next((b.device for b in list(encoder.parameters()) + list(encoder.buffers())), torch.device("cpu"))
-    for folder, a, b in images.folders:
+    for _folder, a, b in images.folders:
         path = None
         if use_cache and key_enc:
             key = hashlib.sha1(f"{key_enc}|{side}|{_fingerprint(images.paths[a:b])}".encode()).hexdigest()

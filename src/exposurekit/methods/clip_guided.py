@@ -55,7 +55,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
 GUIDANCE_DEFAULTS: dict[str, dict[str, Any]] = {
     "residual": {"steps": 400, "w_guide": 6 * 320, "shift_k": 0},
     "latent": {"init_steps": 200, "rounds": 2, "enhance_steps": 160, "prompt_steps": 100,
-               "w_guide": 320, "w_rank": 200, "prompt_lr": 5e-4, "prompt_batch": 16, "scale": 100.0},
+               "w_guide": 320, "w_rank": 200, "prompt_lr": 3e-2, "prompt_batch": 16, "scale": 100.0},
     "prompts": {"init_steps": 200, "rounds": 2, "enhance_steps": 160, "prompt_steps": 100,
                 "w_guide": 320, "w_rank": 200, "prompt_lr": 5e-6, "prompt_batch": 16, "scale": 100.0,
                 "n_tokens": 16},
@@ -171,7 +171,6 @@ class ClipGuided(Method):
         x = cfg.extra
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        gen = torch.Generator().manual_seed(cfg.seed)
         torch.manual_seed(cfg.seed)
         backlit_dirs = [backlit] if isinstance(backlit, (str, Path)) else list(backlit)
         well_dirs = [well_lit] if isinstance(well_lit, (str, Path)) else list(well_lit)

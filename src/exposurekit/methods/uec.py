@@ -143,6 +143,8 @@ class UECMethod(Method):
             if not 2 <= int(v) <= 65:
                 raise ValueError(f"lut_size must be in 2..65 (Pillow's limit), got {v}")
         self.model = UEC(height=height, passes=passes, anchor_black=anchor_black)
+        if isinstance(reference, (str, Path)) and not Path(reference).is_file():
+            raise FileNotFoundError(f"reference image not found: {reference}")
         self._reference = reference
         self._ev = 0.0 if ev is None else float(ev)
         self.target = target

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from exposurekit.models.scan import scan_order, scan_unorder, selective_scan
+from exposurekit.models.scan import selective_scan
 
 __all__ = ["ASF", "PRESETS", "RSMG", "SIMRConfig", "SIMRNet", "SS2D", "build_simr"]
 
@@ -160,15 +160,24 @@ class SS2D(nn.Module):
         xi = F.silu(self.dw(xi))
         proj = self.x_proj(xi).view(b, self.k, self.rank + 2 * self.d_state, h, w)
         n, r, hd, p = self.d_state, self.rank, self.heads, self.head_dim
-        out = None
+        # one transposed copy serves both column orders (transposes dominate memory traffic at 1 MP)
+        seqs = {0: xi.flatten(2), 1: xi.transpose(2, 3).flatten(2) if self.k > 1 else None}
+        projs = {0: proj.flatten(3), 1: proj.transpose(3, 4).flatten(3) if self.k > 1 else None}
+        merged: dict[int, Tensor] = {}
         for k in range(self.k):
-            seq = scan_order(xi, k).transpose(1, 2)  # (B, L, d_inner)
-            pk = scan_order(proj[:, k], k).transpose(1, 2)  # (B, L, R + 2N)
+            seq, pk = seqs[k % 2].transpose(1, 2), projs[k % 2][:, k].transpose(1, 2)  # (B, L, d), (B, L, R+2N)
+            if k >= 2:
+                seq, pk = seq.flip(1), pk.flip(1)
             dt = F.softplus(pk[..., :r] @ self.dt_weight[k].t() + self.dt_bias[k])  # (B, L, H)
             y = selective_scan(seq.reshape(b, h * w, hd, p), dt, -torch.exp(self.a_log[k]),
                                pk[..., r:r + n], pk[..., r + n:], self.d[k], chunk=self.chunk)
-            y = scan_unorder(y.reshape(b, h * w, self.d_inner).transpose(1, 2), k, h, w)
-            out = y if out is None else out + y
+            y = y.reshape(b, h * w, self.d_inner)
+            if k >= 2:
+                y = y.flip(1)
+            merged[k % 2] = y if k % 2 not in merged else merged[k % 2] + y
+        out = merged[0].transpose(1, 2).reshape(b, self.d_inner, h, w)
+        if 1 in merged:
+            out = out + merged[1].transpose(1, 2).reshape(b, self.d_inner, w, h).transpose(2, 3)
         return self.out_proj(self.norm(out) * F.silu(z))
 
 
