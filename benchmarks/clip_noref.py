@@ -24,7 +24,7 @@ import torch
 
 GROUPS = {"backlit": ("backlit", "clip-lit"), "low-light": ("dicm", "lime", "sci-lowlight")}
 KEYS = ("mean_lum", "lum_err", "shadows", "highlights", "colourfulness", "niqe")
-GRID = (("backlit", 0), ("backlit", 5), ("clip-lit", 1), ("dicm", 2), ("lime", 1))
+GRID = (("backlit", 0), ("backlit", 1), ("clip-lit", 1), ("dicm", 1), ("lime", 1))
 
 
 def _subset(items: list, n: int) -> list:

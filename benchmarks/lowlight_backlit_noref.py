@@ -160,6 +160,7 @@ def main() -> None:
             f"{Path(wp).name} ({time.strftime('%Y-%m-%d %H:%M', time.gmtime(Path(wp).stat().st_mtime))} UTC)"
             if wp else None)
         print(f"[{name}] {time.perf_counter() - t0:.0f} s", flush=True)
+        write_json(args.out, raw)  # after every method, so an interrupted run keeps what it scored
 
     lines = [f"Images per set: {args.per_set or 'all'} (evenly spaced), long side {args.long_side} px, "
              "1 CPU thread; ms = milliseconds per image at that size.", ""]

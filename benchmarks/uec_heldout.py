@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--baselines", default="linear-gain,auto-gamma,clahe,histeq")
     ap.add_argument("--datasets", default="sice,mef,deepfuse")
     ap.add_argument("--no-exact", action="store_true", help="skip the exact-path row")
+    ap.add_argument("--variants", default="default,auto", help="UEC rows: default, auto (exact unless --no-exact)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -42,8 +43,12 @@ def main(argv: list[str] | None = None) -> str:
 
     brackets = heldout_brackets(None, args.datasets.split(","))
     methods = []
-    for label, kw in (("uec", {}), ("uec (target=auto)", {"target": "auto"}),
-                      *(() if args.no_exact else (("uec (exact)", {"path": "exact"}),))):
+    variants = [("uec", {}, "default"), ("uec (target=auto)", {"target": "auto"}, "auto"),
+                ("uec (exact)", {"path": "exact"}, "exact")]
+    wanted = set(args.variants.split(",")) | (set() if args.no_exact else {"exact"})
+    for label, kw, key in variants:
+        if key not in wanted:
+            continue
         m = load_method("uec", weights=args.weights, **kw)
         m.name = label
         methods.append(m)

@@ -114,6 +114,9 @@ class UECMethod(Method):
             ``steep_slope``, typical of strongly brightened dark photos), where 33³ interpolation errs
             by a few 8-bit levels. ``None`` keeps ``lut_size``.
         steep_slope: see ``steep_lut_size``.
+        photo_lut_size: table side for 8-bit images in ``correct_array`` (the CLI path). On photographs
+            Pillow's cost barely depends on the table size (neighbouring pixels hit the same cells), and
+            65³ keeps the error within 1 level where 33³ leaves a few 2-level pixels.
         table_size: side of the cached table of ``g`` used for the analysis passes and for baking.
         height: encoder input height.
         passes: correction passes.
@@ -130,7 +133,8 @@ class UECMethod(Method):
 
     def __init__(self, reference: str | Path | Tensor | None = None, ev: float | None = None,
                  target: str = "default", path: str = "auto", lut_size: int = 33,
-                 steep_lut_size: int | None = 65, steep_slope: float = 3.0, table_size: int = 65,
+                 steep_lut_size: int | None = 65, steep_slope: float = 3.0, photo_lut_size: int = 65,
+                 table_size: int = 65,
                  height: int = 256,
                  passes: int = 3, anchor_black: bool = True, exact_bake: bool = False,
                  threads: int = 1) -> None:
@@ -139,7 +143,7 @@ class UECMethod(Method):
             raise ValueError(f"path must be 'auto', 'lut', 'lut8' or 'exact', got {path!r}")
         if target not in ("default", "auto"):
             raise ValueError(f"target must be 'default' or 'auto', got {target!r}")
-        for v in (lut_size, steep_lut_size or lut_size):
+        for v in (lut_size, steep_lut_size or lut_size, photo_lut_size):
             if not 2 <= int(v) <= 65:
                 raise ValueError(f"lut_size must be in 2..65 (Pillow's limit), got {v}")
         self.model = UEC(height=height, passes=passes, anchor_black=anchor_black)
@@ -152,6 +156,7 @@ class UECMethod(Method):
         self.lut_size = int(lut_size)
         self.steep_lut_size = None if steep_lut_size is None else int(steep_lut_size)
         self.steep_slope = float(steep_slope)
+        self.photo_lut_size = int(photo_lut_size)
         self.table_size = int(table_size)
         self.exact_bake = bool(exact_bake)
         self.threads = int(threads)
@@ -271,11 +276,12 @@ class UECMethod(Method):
         table = None if exact else self._g_table()
         return self.model(small, ref_features=feats, table=table, return_lambdas=True)
 
-    def analyze(self, images: Tensor) -> UECState:
+    def analyze(self, images: Tensor, lut_size: int | None = None) -> UECState:
         """λ of each pass from a copy at the encoder's height, and the baked lookup table.
 
         Args:
             images: :math:`(B, 3, H, W)` in [0, 1] (any size: only a copy at height 256 is used).
+            lut_size: table side (``None``: ``lut_size``, or ``steep_lut_size`` for steep maps).
 
         Returns:
             :class:`UECState`.
@@ -289,7 +295,7 @@ class UECMethod(Method):
                 lams, evs = self._auto(small, exact)
             else:
                 _, lams = self._run_passes(small, self.reference_features(), exact)
-            lut = None if exact else self.bake(lams)
+            lut = None if exact else self.bake(lams, size=lut_size)
         return UECState(lams, lut, evs)
 
     def _auto(self, small: Tensor, exact: bool) -> tuple[Tensor, Tensor]:
@@ -429,7 +435,7 @@ class UECMethod(Method):
         from PIL import Image
 
         with _torch_threads(self.threads):
-            state = self.analyze(self._small_from_u8(image))
+            state = self.analyze(self._small_from_u8(image), lut_size=self.photo_lut_size)
         assert state.lut is not None
         return np.asarray(self._pillow_lut(Image.fromarray(np.ascontiguousarray(image), "RGB"), state.lut[0]))
 
