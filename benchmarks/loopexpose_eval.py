@@ -183,9 +183,28 @@ def run_labels(args: argparse.Namespace, argv: list[str] | None) -> str:
     return f"`{_cmd(argv)}` → `{args.plot}`\n\n" + "\n".join(lines) + "\n"
 
 
+def run_heldout_subset(args: argparse.Namespace, argv: list[str] | None) -> str:
+    """Re-aggregate a held-out protocol result without some scenes (e.g. ones a model saw in training)."""
+    from exposurekit.evaluate import brackets_markdown, summarize_rows
+
+    results = json.loads(args.results.read_text())
+    drop = {tuple(x) for x in json.loads(args.exclude.read_text())}
+    out = []
+    for r in results:
+        rows = [row for row in r["rows"] if (row["dataset"], row["scene"]) not in drop]
+        out.append({**summarize_rows(rows), "method": r["method"]})
+    scenes = sorted({(row["dataset"], row["scene"]) for row in out[0]["rows"]})
+    n_by: dict[str, int] = {}
+    for ds, _ in scenes:
+        n_by[ds] = n_by.get(ds, 0) + 1
+    head = (f"Same protocol and rows, without {len(drop & {(row['dataset'], row['scene']) for r in results for row in r['rows']})}"
+            f" scenes ({', '.join(f'{k}: {v}' for k, v in sorted(n_by.items()))} scenes kept).")
+    return f"{head}\n\n`{_cmd(argv)}`\n\n{brackets_markdown(out, 'all')}\n"
+
+
 def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["fusion", "mertens-vs-opencv", "labels"])
+    ap.add_argument("what", choices=["fusion", "mertens-vs-opencv", "labels", "heldout-subset"])
     ap.add_argument("--datasets", default=None, help="comma-separated (fusion: sice,mef,deepfuse,mefb; "
                                                      "mertens-vs-opencv: mef,mefb,deepfuse)")
     ap.add_argument("--methods", default="mertens-torch,mertens,loopexpose-fusion,uec+mertens,linear-gain+mertens")
@@ -197,6 +216,10 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--plot", type=Path, default=REPO / "docs" / "loopexpose_label_psnr.png")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None, help="also write the markdown here")
+    ap.add_argument("--results", type=Path, default=None,
+                    help="heldout-subset: JSON written by benchmarks/heldout_brackets.py --json")
+    ap.add_argument("--exclude", type=Path, default=None,
+                    help="heldout-subset: JSON list of [dataset, scene] to leave out")
     args = ap.parse_args(argv)
     args.weights = dict(w.split("=", 1) for w in args.weights)
     torch.set_num_threads(1)
@@ -207,6 +230,8 @@ def main(argv: list[str] | None = None) -> str:
     elif args.what == "mertens-vs-opencv":
         args.datasets = args.datasets or "mef,mefb,deepfuse"
         md = run_mertens_vs_opencv(args, argv)
+    elif args.what == "heldout-subset":
+        md = run_heldout_subset(args, argv)
     else:
         md = run_labels(args, argv)
     print(md)

@@ -37,8 +37,7 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    from exposurekit.evaluate import brackets_markdown, evaluate_brackets, heldout_brackets
-    from exposurekit.evaluate.heldout import summarize_rows
+    from exposurekit.evaluate import evaluate_brackets, heldout_brackets
     from exposurekit.methods import load_method
 
     brackets = heldout_brackets(None, args.datasets.split(","))
@@ -54,10 +53,20 @@ def main(argv: list[str] | None = None) -> str:
         methods.append(m)
     methods += [load_method(n) for n in args.baselines.split(",") if n]
     results = []
+    text = ""
     for m in methods:
         t0 = time.time()
         results.append(evaluate_brackets(m, brackets, long_side=args.long_side))
         print(f"{m.name}: {results[-1]['mean']} ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
+        text = _report(args, argv, brackets, results)  # written after every method (long runs)
+    print(text)
+    return text
+
+
+def _report(args: argparse.Namespace, argv: list[str] | None, brackets: list, results: list[dict]) -> str:
+    from exposurekit.evaluate import brackets_markdown
+    from exposurekit.evaluate.heldout import summarize_rows
+
     cmd = "OMP_NUM_THREADS=1 .venv/bin/python benchmarks/uec_heldout.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     counts: dict[str, int] = {}
@@ -75,7 +84,6 @@ def main(argv: list[str] | None = None) -> str:
                 sub.append({**summarize_rows(rows), "method": r["method"]})
         parts += ["", f"**{ds}** only:", "", brackets_markdown(sub, "all")]
     text = "\n".join(parts)
-    print(text)
     if args.out:
         args.out.write_text(text + "\n")
     if args.json:

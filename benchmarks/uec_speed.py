@@ -70,15 +70,20 @@ def main(argv: list[str] | None = None) -> str:
     rows.append(("`correct(torch.rand(1,3,2160,3840))` (auto → 8-bit LUT)", _time(lambda: m.correct(x), args.repeats)))
     photo = _photo_4k()
     rows.append(("`correct_array(uint8 4K photo)` (CLI path)", _time(lambda: m.correct_array(photo), args.repeats)))
-    small = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255
-    rows.append(("  of which: analysis + table bake (copy at height 256)",
-                 _time(lambda: m.analyze(m._small_from_u8(photo)), args.repeats)))
+    photo_f = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255
+    from exposurekit.methods.uec import _torch_threads
+
+    def analysis() -> None:
+        with _torch_threads(m.threads):
+            m.analyze(m._small_from_u8(photo), lut_size=m.photo_lut_size)
+
+    rows.append(("  of which: analysis + table bake (copy at height 256)", _time(analysis, args.repeats)))
     m_lut = load_method("uec", path="lut")
-    rows.append(("`correct` float, `path=\"lut\"` (torch grid_sample)", _time(lambda: m_lut.correct(small), 1)))
+    rows.append(("`correct` float, `path=\"lut\"` (torch grid_sample)", _time(lambda: m_lut.correct(photo_f), 1)))
     if args.exact:
         m_ex = load_method("uec", path="exact")
         t0 = time.perf_counter()
-        m_ex.correct(small)
+        m_ex.correct(photo_f)
         rows.append(("`correct` float, `path=\"exact\"` (network on every pixel)", time.perf_counter() - t0))
     ok, buf = cv2.imencode(".jpg", photo[:, :, ::-1].copy(), [cv2.IMWRITE_JPEG_QUALITY, 95])
     rows.append(("OpenCV JPEG decode, for scale", _time(lambda: cv2.imdecode(buf, cv2.IMREAD_COLOR), args.repeats)))

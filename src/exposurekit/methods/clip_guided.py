@@ -53,10 +53,10 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "val_images": 12,          # fixed backlit training images scored after every log_every steps
 }
 GUIDANCE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "residual": {"steps": 400, "w_guide": 6 * 320, "shift_k": 0},
-    "latent": {"init_steps": 200, "rounds": 2, "enhance_steps": 160, "prompt_steps": 100,
+    "residual": {"steps": 240, "w_guide": 6 * 320, "shift_k": 0},
+    "latent": {"init_steps": 400, "rounds": 2, "enhance_steps": 120, "prompt_steps": 60,
                "w_guide": 320, "w_rank": 200, "prompt_lr": 3e-2, "prompt_batch": 16, "scale": 100.0},
-    "prompts": {"init_steps": 200, "rounds": 2, "enhance_steps": 160, "prompt_steps": 100,
+    "prompts": {"init_steps": 400, "rounds": 2, "enhance_steps": 120, "prompt_steps": 60,
                 "w_guide": 320, "w_rank": 200, "prompt_lr": 5e-6, "prompt_batch": 16, "scale": 100.0,
                 "n_tokens": 16},
 }
@@ -64,9 +64,9 @@ GUIDANCE_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def default_train_config(guidance: str, **overrides: Any) -> TrainConfig:
-    """The default :class:`TrainConfig` of a guidance mode (CPU-sized: 128² whole images, batch 4)."""
+    """The default :class:`TrainConfig` of a guidance mode (CPU-sized: 96² whole images, batch 4, lr 2e-5)."""
     extra = {**COMMON_DEFAULTS, **GUIDANCE_DEFAULTS[guidance], **(overrides.pop("extra", None) or {})}
-    base = {"epochs": 1, "lr": 2e-4, "batch_size": 4, "crop": 128, "threads": 1}
+    base = {"epochs": 1, "lr": 2e-5, "batch_size": 4, "crop": 96, "threads": 1}
     return TrainConfig(**{**base, **overrides, "extra": extra})
 
 

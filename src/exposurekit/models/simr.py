@@ -56,6 +56,9 @@ class SIMRConfig:
         use_fft: frequency branch of the ASF feed-forward.
         cab_squeeze: channel reduction inside the CAB convolutions.
         max_log_gamma: bound of the predicted log-gamma (tanh-scaled).
+        residual_upsample: how the RGB residual reaches full size: ``"bilinear"`` (smooth; default) or
+            ``"shuffle"`` (pixel shuffle of ``3·stem_factor²`` channels: full-resolution detail, but it
+            left a visible ``stem_factor``-pixel grid on real photos after our short training).
     """
 
     stem_factor: int = 4
@@ -77,6 +80,7 @@ class SIMRConfig:
     use_fft: bool = True
     cab_squeeze: int = 3
     max_log_gamma: float = 2.5
+    residual_upsample: str = "bilinear"
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -353,7 +357,10 @@ class SIMRNet(nn.Module):
         self.up = nn.ModuleList(nn.Sequential(nn.Conv2d(ch[i + 1], 4 * ch[i], 1), nn.PixelShuffle(2))
                                 for i in range(nl - 1))
         self.dec = nn.ModuleList(SIMRBlock(ch[i], cfg.depth[i], i in cfg.scan_levels, cfg) for i in range(nl - 1))
-        self.head = nn.Conv2d(ch[0], 1 + 3 * f * f, 3, padding=1)  # log-gamma + RGB residual (shuffled)
+        if cfg.residual_upsample not in ("bilinear", "shuffle"):
+            raise ValueError(f"residual_upsample must be 'bilinear' or 'shuffle', got {cfg.residual_upsample!r}")
+        res_ch = 3 * f * f if cfg.residual_upsample == "shuffle" else 3
+        self.head = nn.Conv2d(ch[0], 1 + res_ch, 3, padding=1)  # log-gamma + RGB residual
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
@@ -395,7 +402,10 @@ class SIMRNet(nn.Module):
             feats = self.dec[i](feats, _resize(s0, feats.shape[-2:]))
         head = self.head(feats)
         g = F.interpolate(head[:, :1], size=x.shape[-2:], mode="bilinear", align_corners=False)
-        res = F.pixel_shuffle(head[:, 1:], self.cfg.stem_factor)
+        if self.cfg.residual_upsample == "shuffle":
+            res = F.pixel_shuffle(head[:, 1:], self.cfg.stem_factor)
+        else:
+            res = F.interpolate(head[:, 1:], size=x.shape[-2:], mode="bilinear", align_corners=False)
         maps = torch.cat([g, res], dim=1)[:, :, :h, :w]
         g = self.cfg.max_log_gamma * torch.tanh(maps[:, :1] / self.cfg.max_log_gamma)
         out = images.clamp(1e-4, 1).pow(torch.exp(g)) + maps[:, 1:]
