@@ -78,6 +78,20 @@ def test_correct_array_tiled_equals_untiled(monkeypatch):
     assert np.abs(full.astype(int) - tiled.astype(int)).max() <= 2
 
 
+@pytest.mark.parametrize("name", ["linear-gain", "auto-gamma"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_curve_lut_path_equals_float_path(name, dtype):
+    from exposurekit.ops.convert import array_to_tensor, tensor_to_array
+
+    m = ek.load_method(name)
+    top = np.iinfo(dtype).max
+    a = (np.random.default_rng(2).random((50, 70, 3)) * 0.4 * top).astype(dtype)
+    fast = m.correct_array(a)
+    exact = tensor_to_array(m.correct(array_to_tensor(a)), dtype)
+    assert fast.dtype == dtype
+    assert np.abs(fast.astype(np.int64) - exact.astype(np.int64)).max() <= 1
+
+
 def test_tiled_apply_exact_for_pointwise_and_seamless_for_conv():
     x = torch.rand(1, 3, 70, 90)
     assert torch.allclose(tiled_apply(lambda t: t * 2, x, tile=32, overlap=8), x * 2, atol=1e-6)

@@ -42,12 +42,15 @@ class Method:
         pixelwise: the output at a pixel depends only on that pixel's colour once per-image
             parameters are known; then ``analyze``/``apply`` split the work and big images are tiled.
         model: the network (``None`` for classical methods).
+        channelwise: a per-pixel method whose map acts on each channel alone (a tone curve); integer
+            images are then mapped through a 1-D lookup table of every code value (exact, and fast).
         default_weights: file name in ``exposurekit/weights`` loaded when no weights are given.
     """
 
     name: str = ""
     trainable: ClassVar[bool] = False
     pixelwise: ClassVar[bool] = False
+    channelwise: ClassVar[bool] = False
     default_weights: ClassVar[str | None] = None
 
     def __init__(self) -> None:
@@ -86,6 +89,8 @@ class Method:
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
         h, w = image.shape[:2]
+        if self.channelwise and image.dtype in (np.uint8, np.uint16):
+            return self._correct_by_curve(image)
         if not self.pixelwise or h * w <= TILE_PIXELS:
             x = array_to_tensor(image, self.device)
             return tensor_to_array(self.correct(x), image.dtype)
@@ -99,6 +104,19 @@ class Method:
                 tile = array_to_tensor(image[sl], self.device)
                 out[sl] = tensor_to_array(self.apply(tile, state).clamp(0, 1), image.dtype)
         return out
+
+    def _correct_by_curve(self, image: np.ndarray) -> np.ndarray:
+        """Map an integer image through the per-channel curve, evaluated once per code value."""
+        from exposurekit.ops.resize import resize_long_side
+
+        top = np.iinfo(image.dtype).max
+        with torch.no_grad():
+            small = resize_long_side(array_to_tensor(_thumbnail(image), self.device), 1024)
+            state = self.analyze(small)
+            ramp = torch.arange(top + 1, dtype=torch.float32, device=self.device) / top
+            curve = self.apply(ramp.view(1, 1, 1, -1).expand(1, 3, 1, -1).contiguous(), state).clamp(0, 1)[0, 0, 0]
+        lut = (curve * top).round().cpu().numpy().astype(image.dtype)
+        return lut[image]
 
     # ------------------------------------------------------------------ device / weights
     def to(self, device: str | torch.device) -> Method:

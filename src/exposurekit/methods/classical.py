@@ -30,6 +30,7 @@ class LinearGain(Method):
     """
 
     pixelwise = True
+    channelwise = True
 
     def __init__(self, target: float = 0.18, max_gain: float = 64.0) -> None:
         super().__init__()
@@ -57,6 +58,7 @@ class AutoGamma(Method):
     """
 
     pixelwise = True
+    channelwise = True
 
     def __init__(self, target: float = 0.46, gamma_range: tuple[float, float] = (0.2, 5.0)) -> None:
         super().__init__()
