@@ -76,6 +76,8 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.start_epoch = 0
         self.ckpt_path = self.run_dir / "last.pt"
+        self.plot_interval_s = 30.0  # the loss plot is redrawn at most this often (and at the end)
+        self._last_plot = -float("inf")
 
     # ---------------------------------------------------------------- checkpoints
     def save_checkpoint(self, epoch: int) -> Path:
@@ -179,15 +181,16 @@ class Trainer:
                     record.update(on_epoch_end(epoch) or {})
                 self.history.append(record)
                 self.save_checkpoint(epoch)
-                self._write_logs(title)
+                self._write_logs(title, plot=time.perf_counter() - self._last_plot >= self.plot_interval_s)
                 bar.update(task, advance=1, info=f"loss {record.get('loss', math.nan):.4f}")
         for m in self.modules.values():
             m.eval()
         plot = self._write_logs(title)
         return TrainResult(self.history, self.run_dir, self.ckpt_path, plot, time.perf_counter() - t0)
 
-    def _write_logs(self, title: str) -> Path | None:
+    def _write_logs(self, title: str, plot: bool = True) -> Path | None:
         (self.run_dir / "history.json").write_text(json.dumps(self.history, indent=1))
-        if not self.history:
+        if not self.history or not plot:
             return None
+        self._last_plot = time.perf_counter()
         return plot_history(self.history, self.run_dir / "losses.png", title=title)
