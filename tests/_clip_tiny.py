@@ -35,7 +35,7 @@ def write_folders(root: Path, n: int = 6, size: int = 40, seed: int = 0) -> tupl
     b.mkdir(parents=True, exist_ok=True)
     w.mkdir(parents=True, exist_ok=True)
     yy, xx = np.mgrid[0:size, 0:size] / size
-    centre = ((yy - 0.5) ** 2 + (xx - 0.5) ** 2) < 0.09
+    centre = ((yy - 0.5) ** 2 + (xx - 0.5) ** 2) < 0.16  # a large dark subject
     for i in range(n):
         tex = rng.random((size, size, 3))
         dark = np.where(centre[..., None], 0.04 + 0.1 * tex, 0.9 + 0.1 * tex)

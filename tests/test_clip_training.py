@@ -41,7 +41,11 @@ def test_rave_loss_falls_and_output_brightens(folders, tmp_path):
     guide = _rows(r.history, "guide")
     assert len(guide) == 2 and guide[-1] < 0.8 * guide[0]
     assert r.extra["val_guide_end"] < 0.5 * r.extra["val_guide_start"]  # on fixed images, before vs after
-    assert _rows(r.history, "out_mean")[-1] > _rows(r.history, "out_mean")[0]
+    from exposurekit.guidance import load_image_set
+
+    dark = load_image_set([b], 32, "backlit", use_cache=False).float()
+    with torch.no_grad():
+        assert m.correct(dark)[..., 12:20, 12:20].mean() > dark[..., 12:20, 12:20].mean() + 0.02  # the subject
     assert (tmp_path / "run" / "losses.png").is_file() and (tmp_path / "run" / "last.pt").is_file()
     assert set(m.guidance_state) == {"v_res", "v_pos", "v_neg"} and "thr" in m.meta
     # save / load round trip through the registry, and correction of an odd-sized batch
@@ -50,7 +54,6 @@ def test_rave_loss_falls_and_output_brightens(folders, tmp_path):
     x = torch.rand(2, 3, 21, 13) * 0.3
     assert torch.allclose(m.correct(x), m2.correct(x))
     assert m2.encoder_spec == "exposure" and torch.allclose(m2.guidance_state["v_res"], m.guidance_state["v_res"])
-    assert (m2.correct(x).mean() > x.mean())
 
 
 def test_cliplit_latent_rounds_losses_fall(folders, tmp_path):

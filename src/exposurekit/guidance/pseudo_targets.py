@@ -141,7 +141,7 @@ def train_exposure_prompts(guide: nn.Module, images: Tensor, labels: Tensor, ste
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if log is not None and (step + 1) % 50 == 0:
+        if log is not None and (step == 0 or (step + 1) % 50 == 0 or step + 1 == steps):
             log(f"prompts step {step + 1}/{steps}: loss {float(loss.detach()):.4f}")
     return scorer
 

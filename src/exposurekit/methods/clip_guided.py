@@ -340,14 +340,11 @@ class ClipGuided(Method):
                     state["pool"] = state["pool"][-2:]
             return rec
 
-        if residual is not None or self.guidance == "latent":  # before any step (prompts are random here)
+        val_start = math.nan  # the prompt modes' vectors are random before their initialisation
+        if residual is not None:
             net.eval()
-            vec0 = None if prompts is None else class_vectors(False).detach()
-            val_start = _val_guide(net, enc, val_images, residual, v_res if residual is not None else None,
-                                   vec0, x.get("scale", 100.0))
+            val_start = _val_guide(net, enc, val_images, residual, v_res, None, 1.0)
             net.train()
-        else:
-            val_start = math.nan
         result = trainer.fit(step, batches, on_epoch_end=on_epoch_end, resume=resume,
                              title=f"{self.name or self.guidance} ({getattr(enc, 'cache_key', spec)})")
         net.eval()

@@ -35,7 +35,7 @@ __all__ = ["SIMR", "TRAIN_DEFAULTS"]
 
 TRAIN_DEFAULTS: dict[str, Any] = {
     "side": 256,
-    "target_mode": "region",
+    "target_mode": "global",
     "region_weight": 0.5,
     "classifier_epochs": 40,
     "classifier": None,
