@@ -26,7 +26,10 @@ def methods_command(
     for info in describe_methods():
         if not fnmatch.fnmatch(info.name, pattern):
             continue
-        wfile = getattr(info.cls, "default_weights", None)
+        try:  # variants of one class may ship different files (set in __init__)
+            wfile = getattr(info.cls(**info.kwargs), "default_weights", None)
+        except Exception:
+            wfile = getattr(info.cls, "default_weights", None)
         shipped = "shipped" if wfile and (WEIGHTS_DIR / wfile).exists() else ("none" if info.trainable else "-")
         name = f"{info.name} (default)" if info.name == default else info.name
         table.add_row(name, info.kind, "yes" if info.trainable else "no", shipped, info.summary)
