@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from exposurekit.metrics.full_reference import ssim
+
 __all__ = ["RankingLoss", "SSIMLoss", "ranking_loss", "ssim_loss"]
 
 
@@ -64,12 +66,6 @@ class RankingLoss(nn.Module):
         return self.loss_weight * ranking_loss(scalars, self.margin, self.reduction)
 
 
-def _gaussian(size: int, sigma: float, dtype: torch.dtype, device: torch.device) -> Tensor:
-    t = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
-    g = torch.exp(-(t**2) / (2 * sigma**2))
-    return g / g.sum()
-
-
 def ssim_loss(x: Tensor, y: Tensor, window_size: int = 11, sigma: float = 1.5, data_range: float = 1.0,
               reduction: str = "mean") -> Tensor:
     """:math:`1 - \\mathrm{SSIM}(x, y)` with a Gaussian window, differentiable, in the input dtype.
@@ -90,17 +86,9 @@ def ssim_loss(x: Tensor, y: Tensor, window_size: int = 11, sigma: float = 1.5, d
     """
     if x.shape != y.shape or x.ndim != 4:
         raise ValueError(f"expected two (B, C, H, W) tensors of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
-    b, c, h, w = x.shape
+    h, w = x.shape[-2:]
     size = min(window_size, h - (1 - h % 2), w - (1 - w % 2))
-    g = _gaussian(size, sigma, x.dtype, x.device)
-    gh, gw = g.view(1, 1, -1, 1), g.view(1, 1, 1, -1)
-    flat = torch.cat([x, y, x * x, y * y, x * y]).reshape(5 * b * c, 1, h, w)
-    stats = F.conv2d(F.conv2d(flat, gh), gw).reshape(5, b, c, h - size + 1, w - size + 1)
-    mx, my, mxx, myy, mxy = stats
-    vx, vy, cxy = mxx - mx * mx, myy - my * my, mxy - mx * my
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    smap = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    loss = 1 - smap.mean(dim=(1, 2, 3))
+    loss = 1 - ssim(x, y, data_range=data_range, window_size=size, sigma=sigma)
     if reduction == "none":
         return loss
     return loss.mean() if reduction == "mean" else loss.sum()
