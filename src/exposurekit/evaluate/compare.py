@@ -16,11 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from exposurekit.ops.convert import tensor_to_array
+
 __all__ = ["compare_methods", "histogram_svg", "render_grid"]
-
-
-def _to_uint8(x: Tensor) -> np.ndarray:
-    return (x[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
 
 def _stats(x: Tensor, target: Tensor | None) -> dict[str, float]:
@@ -138,7 +136,7 @@ def compare_methods(
         images, captions, files = {}, {}, {}
         slug = f"{i:03d}_" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s.name)[-60:]
         for col, t in tensors.items():
-            images[col] = _to_uint8(t)
+            images[col] = tensor_to_array(t[:1], np.uint8)
             captions[col] = _caption(_stats(t, tgt if col != "target" else None))
             f = outdir / "images" / f"{slug}__{col}.png"
             Image.fromarray(images[col]).save(f)
