@@ -102,3 +102,15 @@ def test_scan_gradients_stay_finite_under_strong_decay(total):
     assert all(torch.isfinite(t.grad).all() for t in (x, dt, b, c))
     ref = selective_scan_ref(x.detach(), dt.detach(), a, b.detach(), c.detach(), d)
     assert (y.detach().double() - ref).abs().max() < 1e-4
+
+
+def test_scan_in_pieces_carries_the_state():
+    x, dt, a, b, c, d = _inputs(1, 301, 2, 3, 4, seed=5)
+    whole = selective_scan(x, dt, a, b, c, d, chunk=16)
+    state, ys = None, []
+    for s0, s1 in ((0, 100), (100, 117), (117, 301)):
+        y, state = selective_scan(x[:, s0:s1], dt[:, s0:s1], a, b[:, s0:s1], c[:, s0:s1], d, chunk=16,
+                                  initial_state=state, return_state=True)
+        ys.append(y)
+    assert torch.allclose(torch.cat(ys, dim=1), whole, atol=1e-5)
+    assert state.shape == (1, 2, 4, 3)

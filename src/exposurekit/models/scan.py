@@ -118,7 +118,8 @@ def _linear_scan(log_decay: Tensor, u: Tensor, chunk: int) -> Tensor:
 
 
 def selective_scan(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, d: Tensor | None = None,
-                   chunk: int = 32, segment: int = 8192) -> Tensor:
+                   chunk: int = 32, segment: int = 8192, initial_state: Tensor | None = None,
+                   return_state: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Chunked selective scan (scalar-decay matrix form); same arguments as :func:`selective_scan_ref`.
 
     Inside each chunk of ``chunk`` positions the output is ``(C Bᵀ ∘ Λ) (Δx)`` with the decay matrix
@@ -133,9 +134,15 @@ def selective_scan(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, d: Te
         c: :math:`(T, L, N)`.
         d: :math:`(H,)` or ``None``.
         chunk: chunk length ``Q`` (cost per position grows linearly with it; 32–64 suits CPUs).
+        segment: positions per segment; segments run one after another, carrying the state, so the
+            working set stays bounded (in cache) however long the sequence.
+        initial_state: state :math:`(T, H, N, P)` before the first position (``None``: zeros), to
+            continue a scan over a sequence given in pieces.
+        return_state: also return the state after the last position.
 
     Returns:
-        :math:`(T, L, H, P)` in the dtype of ``x``.
+        :math:`(T, L, H, P)` in the dtype of ``x``; with ``return_state``, also the final state
+        :math:`(T, H, N, P)`.
 
     Example:
         >>> x, dt = torch.randn(1, 70, 2, 3), torch.rand(1, 70, 2) * 0.1
@@ -146,7 +153,7 @@ def selective_scan(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, d: Te
     _check(x, dt, a, b, c)
     length = x.shape[1]
     seg = max(chunk, segment - segment % max(chunk, 1))
-    state = None
+    state = initial_state
     ys = []
     for s0 in range(0, length, seg):
         s1 = min(length, s0 + seg)
@@ -155,6 +162,10 @@ def selective_scan(x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, d: Te
     y = ys[0] if len(ys) == 1 else torch.cat(ys, dim=1)
     if d is not None:
         y = y + d[None, None, :, None] * x
+    if return_state:
+        if state is None:  # empty sequence
+            state = x.new_zeros(x.shape[0], x.shape[2], b.shape[-1], x.shape[3])
+        return y, state
     return y
 
 

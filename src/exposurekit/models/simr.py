@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from exposurekit.models.scan import selective_scan
+from exposurekit.models.simr_bands import mamba_block_banded
 
 __all__ = ["ASF", "PRESETS", "RSMG", "SIMRConfig", "SIMRNet", "SS2D", "build_simr"]
 
@@ -59,6 +60,9 @@ class SIMRConfig:
         residual_upsample: how the RGB residual reaches full size: ``"bilinear"`` (smooth; default) or
             ``"shuffle"`` (pixel shuffle of ``3·stem_factor²`` channels: full-resolution detail, but it
             left a visible ``stem_factor``-pixel grid on real photos after our short training).
+        band_positions: inference only, no effect on results: without gradients, Mamba blocks on maps
+            of more than twice this many positions run band by band (see
+            :mod:`exposurekit.models.simr_bands`) so time per pixel stays flat at large sizes; 0: never.
     """
 
     stem_factor: int = 4
@@ -81,6 +85,7 @@ class SIMRConfig:
     cab_squeeze: int = 3
     max_log_gamma: float = 2.5
     residual_upsample: str = "bilinear"
+    band_positions: int = 32768
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -211,8 +216,12 @@ class MambaBlock(nn.Module):
         self.cab = CAB(dim, cfg.cab_squeeze)
         self.s1 = nn.Parameter(torch.ones(dim, 1, 1))
         self.s2 = nn.Parameter(torch.ones(dim, 1, 1))
+        self.band_positions = cfg.band_positions
 
     def forward(self, x: Tensor) -> Tensor:
+        band = self.band_positions
+        if band and not torch.is_grad_enabled() and x.shape[-2] * x.shape[-1] > 2 * band:
+            return mamba_block_banded(self, x, band)
         x = x * self.s1 + self.ss2d(self.ln1(x))
         return x * self.s2 + self.cab(self.ln2(x))
 
