@@ -163,12 +163,31 @@ class SS2D(nn.Module):
         self.norm = LayerNorm2d(d_inner)
         self.out_proj = nn.Conv2d(d_inner, dim, 1, bias=False)
 
+    def scan(self, k: int, seq: Tensor, proj: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Scan order ``k`` over a sequence already in that order.
+
+        Args:
+            k: scan order (selects Δ, A, D of that order).
+            seq: :math:`(B, L, d_{inner})`.
+            proj: that order's slice of ``x_proj`` :math:`(B, L, R + 2N)` (Δ rank, B, C).
+            state: state :math:`(B, H, N, P)` carried from a previous piece, or ``None``.
+
+        Returns:
+            :math:`(B, L, d_{inner})` and the state after the last position.
+        """
+        b, length, _ = seq.shape
+        n, r = self.d_state, self.rank
+        dt = F.softplus(proj[..., :r] @ self.dt_weight[k].t() + self.dt_bias[k])  # (B, L, H)
+        y, state = selective_scan(seq.reshape(b, length, self.heads, self.head_dim), dt, -torch.exp(self.a_log[k]),
+                                  proj[..., r:r + n], proj[..., r + n:], self.d[k], chunk=self.chunk,
+                                  initial_state=state, return_state=True)
+        return y.reshape(b, length, self.d_inner), state
+
     def forward(self, x: Tensor) -> Tensor:
         b, _, h, w = x.shape
         xi, z = self.in_proj(x).chunk(2, dim=1)
         xi = F.silu(self.dw(xi))
         proj = self.x_proj(xi).view(b, self.k, self.rank + 2 * self.d_state, h, w)
-        n, r, hd, p = self.d_state, self.rank, self.heads, self.head_dim
         # one transposed copy serves both column orders (transposes dominate memory traffic at 1 MP)
         seqs = {0: xi.flatten(2), 1: xi.transpose(2, 3).flatten(2) if self.k > 1 else None}
         projs = {0: proj.flatten(3), 1: proj.transpose(3, 4).flatten(3) if self.k > 1 else None}
@@ -177,10 +196,7 @@ class SS2D(nn.Module):
             seq, pk = seqs[k % 2].transpose(1, 2), projs[k % 2][:, k].transpose(1, 2)  # (B, L, d), (B, L, R+2N)
             if k >= 2:
                 seq, pk = seq.flip(1), pk.flip(1)
-            dt = F.softplus(pk[..., :r] @ self.dt_weight[k].t() + self.dt_bias[k])  # (B, L, H)
-            y = selective_scan(seq.reshape(b, h * w, hd, p), dt, -torch.exp(self.a_log[k]),
-                               pk[..., r:r + n], pk[..., r + n:], self.d[k], chunk=self.chunk)
-            y = y.reshape(b, h * w, self.d_inner)
+            y, _ = self.scan(k, seq, pk)
             if k >= 2:
                 y = y.flip(1)
             merged[k % 2] = y if k % 2 not in merged else merged[k % 2] + y

@@ -19,11 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-from exposurekit.models.scan import selective_scan
 
 if TYPE_CHECKING:  # pragma: no cover
     from exposurekit.models.simr import SS2D, MambaBlock
@@ -55,17 +52,6 @@ def _conv3x3_rows(conv: nn.Conv2d, src: Tensor, r0: int, r1: int, s0: int, s1: i
     return F.conv2d(src, conv.weight, conv.bias, padding=(0, 1), groups=conv.groups)
 
 
-def _scan_order(ss: SS2D, k: int, seq: Tensor, proj: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
-    """One piece of scan order ``k``: ``seq`` :math:`(B, L, d)`, ``proj`` :math:`(B, L, R+2N)` in scan order."""
-    b, length, _ = seq.shape
-    n, r = ss.d_state, ss.rank
-    dt = F.softplus(proj[..., :r] @ ss.dt_weight[k].t() + ss.dt_bias[k])
-    y, state = selective_scan(seq.reshape(b, length, ss.heads, ss.head_dim), dt, -torch.exp(ss.a_log[k]),
-                              proj[..., r:r + n], proj[..., r + n:], ss.d[k], chunk=ss.chunk,
-                              initial_state=state, return_state=True)
-    return y.reshape(b, length, ss.d_inner), state
-
-
 def _ss2d_banded(ss: SS2D, ln: nn.Module, x: Tensor, band: int) -> Tensor:
     """``SS2D(ln(x))`` by row bands; :math:`(B, C, H, W)` to :math:`(B, C, H, W)`."""
     b, _, h, w = x.shape
@@ -90,7 +76,7 @@ def _ss2d_banded(ss: SS2D, ln: nn.Module, x: Tensor, band: int) -> Tensor:
             pk = proj[:, k, :, r0:r1].flatten(2).transpose(1, 2)
             if k == 2:
                 seq, pk = seq.flip(1), pk.flip(1)
-            y, state = _scan_order(ss, k, seq, pk, state)
+            y, state = ss.scan(k, seq, pk, state)
             if k == 2:
                 y = y.flip(1)
             acc[:, :, r0:r1] += y.transpose(1, 2).reshape(b, d, r1 - r0, w)
@@ -102,7 +88,7 @@ def _ss2d_banded(ss: SS2D, ln: nn.Module, x: Tensor, band: int) -> Tensor:
             pk = proj[:, k, :, :, c0:c1].transpose(2, 3).flatten(2).transpose(1, 2)
             if k == 3:
                 seq, pk = seq.flip(1), pk.flip(1)
-            y, state = _scan_order(ss, k, seq, pk, state)
+            y, state = ss.scan(k, seq, pk, state)
             if k == 3:
                 y = y.flip(1)
             acc[:, :, :, c0:c1] += y.reshape(b, c1 - c0, h, d).permute(0, 3, 2, 1)
