@@ -102,3 +102,15 @@ def test_cli_train_uec_registered():
     out = CliRunner().invoke(app, ["train", "uec", "--help"])
     assert out.exit_code == 0, out.output
     assert "--data" in out.output and "--resume" in out.output and "--config" in out.output
+
+
+def test_dataset_balance_reweights_scenes():
+    from exposurekit.methods.uec import _Pool
+
+    names = [f"sice/{i}" for i in range(8)] + ["mef/a", "mef/b"]
+    pool = _Pool([None] * len(names), [], names)
+    by_scene, by_dataset = pool.scene_probs(1.0), pool.scene_probs(0.0)
+    assert np.allclose(by_scene, 0.1)  # every scene equally likely
+    assert np.isclose(by_dataset[:8].sum(), 0.5) and np.isclose(by_dataset[8:].sum(), 0.5)
+    half = pool.scene_probs(0.5)  # datasets ∝ sqrt(scenes): sice 2√2 : mef √2
+    assert np.isclose(half[:8].sum() / half[8:].sum(), 2.0)

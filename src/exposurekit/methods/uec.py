@@ -532,6 +532,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "betas": [0.9, 0.999],
     "probe_pairs": 16,
     "target_refs": 64,
+    "dataset_balance": 1.0,
 }
 """UEC settings under ``extra`` in the training config (defaults).
 
@@ -543,6 +544,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 * ``table_size``: ``g`` is evaluated through a differentiable ``table_size``³ lookup table during
   training (a few thousand network evaluations per step instead of one per pixel; ``null`` = exact).
 * ``betas``: Adam betas. ``probe_pairs``: fixed training pairs scored after each epoch (``probe_mse``).
+* ``dataset_balance``: a dataset with ``n`` training scenes is drawn with probability ∝ ``n**dataset_balance``
+  (then a scene uniformly within it): 1 = every scene equally likely (SICE, with two thirds of the scenes,
+  dominates), 0 = every dataset equally likely.
 * ``target_refs``: at most this many well-exposed images (the best-exposed frame of each training
   bracket and the clean photos, evenly spaced) define the default target after training.
 """
@@ -567,6 +571,16 @@ class _Pool:
 
     def __init__(self, sequences: list[Tensor], clean: list[Tensor], names: list[str]) -> None:
         self.sequences, self.clean, self.names = sequences, clean, names
+        self._probs: dict[float, np.ndarray] = {}
+
+    def scene_probs(self, balance: float) -> np.ndarray:
+        """Probability of each sequence when a dataset is drawn ∝ ``n_scenes**balance``, then a scene in it."""
+        if balance not in self._probs:
+            datasets = [n.split("/", 1)[0] for n in self.names]
+            counts = {d: datasets.count(d) for d in set(datasets)}
+            w = np.array([counts[d] ** balance / counts[d] for d in datasets], dtype=np.float64)
+            self._probs[balance] = w / w.sum()
+        return self._probs[balance]
 
 
 def _short_side(x: Tensor, side: int) -> Tensor:
@@ -667,8 +681,10 @@ def _sample_ordered(pool: _Pool, rng: np.random.Generator, crop: int, extra: dic
                 break
         frames = expose(base[None].expand(2, -1, -1, -1), torch.tensor(e, dtype=torch.float32))
         return frames[0], frames[1], -1 - k
+    balance = float(extra.get("dataset_balance", 1.0))
     while True:
-        s = int(rng.integers(len(pool.sequences)))
+        s = int(rng.integers(len(pool.sequences))) if balance == 1.0 else \
+            int(rng.choice(len(pool.sequences), p=pool.scene_probs(balance)))
         if s != avoid or len(pool.sequences) == 1:
             break
     seq = pool.sequences[s]
