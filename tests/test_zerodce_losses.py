@@ -87,3 +87,14 @@ def test_small_images_do_not_crash() -> None:
     x = torch.rand(1, 3, 5, 3)
     assert exposure_control_loss(x).shape == (1,)
     assert spatial_consistency_loss(x, x).shape == (1,)
+
+
+def test_smoothness_sums_over_the_curve_maps() -> None:
+    g = torch.Generator().manual_seed(0)
+    one = torch.rand(2, 1, 9, 11, generator=g)
+    maps = one.repeat(1, 24, 1, 1)
+    # published strength: each map's mean squared gradient, summed over the 24 maps
+    assert torch.allclose(illumination_smoothness_loss(maps), 24 * illumination_smoothness_loss(one))
+    assert torch.allclose(illumination_smoothness_loss(maps, channels="mean"), illumination_smoothness_loss(one))
+    with pytest.raises(ValueError):
+        illumination_smoothness_loss(maps, channels="max")

@@ -13,8 +13,8 @@ term compares *signed* neighbour differences by default (as the released code; t
 absolute values, which let a bright region turn darker than its neighbours without cost; ``signed=False``
 gives the paper's form) and uses only pairs of regions inside the image (no zero padding at the border,
 which made the border count as an edge); the colour term is the paper's sum of squared differences of
-channel means; the smoothness term is twice the mean squared gradient of the curve maps, as the
-released code computes it, so that the published weight 200 has its published strength.
+channel means; the smoothness term is twice the mean squared gradient of each curve map, summed over
+the maps (the released code's normalisation), so that the published weight 200 has its published strength.
 """
 
 from __future__ import annotations
@@ -126,28 +126,34 @@ def color_constancy_loss(enhanced: Tensor) -> Tensor:
     return (r - g) ** 2 + (r - b) ** 2 + (g - b) ** 2
 
 
-def illumination_smoothness_loss(curves: Tensor) -> Tensor:
-    """Total variation of the curve-parameter maps: twice the mean squared horizontal plus vertical gradient.
+def illumination_smoothness_loss(curves: Tensor, channels: str = "sum") -> Tensor:
+    """Total variation of the curve-parameter maps: twice the mean squared horizontal plus vertical gradient,
+    averaged over pixels and **summed over the maps**.
 
     .. math::
+        L_{tv} = 2 \\sum_{m} \\left( \\overline{(\\nabla_x A_m)^2} + \\overline{(\\nabla_y A_m)^2} \\right)
 
-        L_{tv} = 2 \\left( \\overline{(\\nabla_x A)^2} + \\overline{(\\nabla_y A)^2} \\right)
-
-    (the released code's form; the factor 2 keeps the published weight 200 at its published strength).
+    The paper sums over colour channels (and averages over the 8 iterations); the released code divides
+    the squared gradients by the pixel count only, i.e. sums over all 24 maps. Averaging over the maps too
+    (``channels="mean"``, our first version) makes the term 24× weaker than published: the curves then
+    follow image edges and the outputs show halos and posterised flat areas (docs/zerodce.md).
 
     Args:
         curves: :math:`(B, 3n, H, W)` curve parameters.
+        channels: ``"sum"`` (default, published strength) or ``"mean"`` over the maps.
 
     Returns:
         :math:`(B,)`; zero for maps that are constant over the image.
     """
     _check(curves, "curves")
-    b = curves.shape[0]
+    if channels not in ("sum", "mean"):
+        raise ValueError(f"channels must be 'sum' or 'mean', got {channels!r}")
+    b, m = curves.shape[:2]
     dx = curves[..., :, 1:] - curves[..., :, :-1]
     dy = curves[..., 1:, :] - curves[..., :-1, :]
     tx = (dx ** 2).reshape(b, -1).mean(1) if dx.numel() else curves.new_zeros(b)
     ty = (dy ** 2).reshape(b, -1).mean(1) if dy.numel() else curves.new_zeros(b)
-    return 2 * (tx + ty)
+    return 2 * (tx + ty) * (m if channels == "sum" else 1)
 
 
 @dataclass
