@@ -128,3 +128,63 @@ def test_resume_continues_the_schedule(folders, tmp_path):
     _method("rave").fit(b, w, run_dir=tmp_path / "run", progress=False, **FAST, extra=extra)
     r = _method("rave").fit(b, w, run_dir=tmp_path / "run", progress=False, **FAST, extra={**extra, "steps": 12})
     assert [h["epoch"] for h in r.history] == [0.0, 1.0]  # the first chunk came from last.pt
+
+
+def test_keep_inputs_teach_the_network_to_leave_bright_photos_alone(folders, tmp_path):
+    """``keep_frac``: well-lit photos, over-exposed by a random EV, trained with the identity loss only."""
+    from exposurekit.guidance import load_image_set
+    from exposurekit.methods.clip_guided import _expose
+
+    b, w = folders
+    extra = {"steps": 40, "log_every": 20, "embed_side": 32, "keep_best": False}
+    off = _method("rave")
+    r_off = off.fit(b, w, run_dir=tmp_path / "off", progress=False, **FAST, extra=extra)
+    on = _method("rave")
+    r_on = on.fit(b, w, run_dir=tmp_path / "on", progress=False, **FAST,
+                  extra={**extra, "keep_frac": 1.0, "keep_ev": [0.5, 1.5], "w_keep": 200.0})
+    assert "keep" not in r_off.history[0] and len(_rows(r_on.history, "keep")) == 2
+    assert on.meta["keep_frac"] == 1.0 and on.meta["n_keep"] == 6 and off.meta["n_keep"] == 0
+    bright = _expose(load_image_set([w], 32, "well-lit", use_cache=False).float(), torch.ones(6))
+    with torch.no_grad():
+        change_off = (off.correct(bright) - bright).abs().mean()
+        change_on = (on.correct(bright) - bright).abs().mean()
+    assert change_on < 0.7 * change_off  # without the keep term the over-exposed photos are changed more
+    with pytest.raises(ValueError, match="backlit and keep sets share"):
+        _method("rave").fit(b, w, run_dir=tmp_path / "bad", progress=False, **FAST,
+                            extra={**extra, "keep_frac": 0.5, "keep_dirs": [str(b)]})
+
+
+def test_expose_and_hinge():
+    from exposurekit.methods.clip_guided import _expose, _hinge
+
+    x = torch.full((2, 3, 4, 4), 0.5)
+    y = _expose(x, torch.tensor([0.0, 1.0]))
+    assert torch.allclose(y[0], x[0], atol=1e-5) and (y[1] > 0.6).all() and y.max() <= 1
+    assert _expose(torch.full((1, 3, 2, 2), 0.9), torch.tensor([3.0])).gt(0.999).all()  # highlights clip
+    p = torch.tensor([0.05, 0.3, 0.9])
+    assert torch.equal(_hinge(p, 0.0), p)
+    assert torch.allclose(_hinge(p, 0.2), torch.tensor([0.0, 0.1, 0.7]))
+
+
+def test_cliplit_latent_p_floor_stops_the_guidance(folders, tmp_path):
+    b, w = folders
+    m = _method("cliplit-latent")
+    r = m.fit(b, w, run_dir=tmp_path / "run", progress=False, **FAST,
+              extra={"init_steps": 10, "rounds": 1, "enhance_steps": 10, "prompt_steps": 2, "log_every": 10,
+                     "embed_side": 32, "scale": 10.0, "p_floor": 1.0})
+    assert _rows(r.history, "guide") == [0.0]  # P(backlit) never exceeds 1: no guidance at all
+
+
+def test_cli_keep_options(folders, tmp_path):
+    from typer.testing import CliRunner
+
+    from exposurekit.cli.main import _load_commands, app
+
+    _load_commands()
+    b, w = folders
+    res = CliRunner().invoke(app, ["train", "rave", "--backlit", str(b), "--well-lit", str(w), "--run-dir",
+                                   str(tmp_path / "run"), "--steps", "4", "--size", "32", "--quiet",
+                                   "--keep", str(w), "--keep-frac", "0.5"])
+    assert res.exit_code == 0, res.output
+    m = load_method("rave", weights=tmp_path / "run" / "rave.safetensors")
+    assert m.meta["keep_frac"] == 0.5 and m.meta["n_keep"] == 6

@@ -18,7 +18,8 @@ _HELP = {
 def _train(name: str, backlit: list[Path], well_lit: list[Path], encoder: str | None, config: Path | None,
            run_dir: Path | None, resume: bool, steps: int | None, rounds: int | None, lr: float | None,
            batch_size: int | None, size: int | None, identity: str | None, threads: int | None,
-           device: str | None, seed: int | None, no_cache: bool, install: bool, quiet: bool) -> None:
+           device: str | None, seed: int | None, no_cache: bool, install: bool, quiet: bool,
+           keep: list[Path] | None = None, keep_frac: float | None = None) -> None:
     import shutil
 
     from rich.console import Console
@@ -38,6 +39,10 @@ def _train(name: str, backlit: list[Path], well_lit: list[Path], encoder: str | 
         extra["rounds"] = rounds
     if identity is not None:
         extra["identity"] = identity
+    if keep:
+        extra["keep_dirs"] = [str(k) for k in keep]
+    if keep_frac is not None:
+        extra["keep_frac"] = keep_frac
     run_dir = run_dir or Path("runs") / name
     import warnings
 
@@ -86,9 +91,13 @@ def _make(name: str) -> None:
         no_cache: bool = typer.Option(False, "--no-cache", help="recompute the folder embeddings"),
         install: bool = typer.Option(False, "--install", help="copy the weights over the shipped ones"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+        keep: list[Path] = typer.Option(None, "--keep", help="folder of well-exposed photos the network should "
+                                        "leave alone, also shown over-exposed (repeatable; default: --well-lit)"),
+        keep_frac: float = typer.Option(None, "--keep-frac", help="keep images per step as a fraction of the "
+                                        "batch (identity loss only; 0 = published, backlit inputs only)"),
     ) -> None:
         _train(name, backlit or [], well_lit or [], encoder, config, run_dir, resume, steps, rounds, lr,
-               batch_size, size, identity, threads, device, seed, no_cache, install, quiet)
+               batch_size, size, identity, threads, device, seed, no_cache, install, quiet, keep, keep_frac)
 
     command.__doc__ = _HELP[name]
 

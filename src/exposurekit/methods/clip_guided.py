@@ -51,11 +51,20 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "drift_psnr": 8.0,         # re-initialise after warm-up if PSNR(input, output) falls below this
     "keep_best": True,         # end each enhancement phase with its best network (guidance loss on val_images)
     "val_images": 12,          # fixed backlit training images scored after every log_every steps
+    # Our addition (0 = published: the network only ever sees backlit inputs). keep_frac · batch_size extra
+    # images per enhancement step, drawn from keep_dirs (default: the well-lit training folders) and
+    # over-exposed by a random EV in keep_ev (linear light, highlights clip), get only the identity loss
+    # (× w_keep, default w_identity): the network learns to leave well-lit and over-exposed photos alone.
+    "keep_frac": 0.0,
+    "keep_dirs": [],
+    "keep_ev": [0.0, 2.0],
+    "w_keep": None,
 }
 GUIDANCE_DEFAULTS: dict[str, dict[str, Any]] = {
     "residual": {"steps": 240, "w_guide": 6 * 320, "shift_k": 0},
     "latent": {"init_steps": 400, "rounds": 2, "enhance_steps": 120, "prompt_steps": 60,
-               "w_guide": 320, "w_rank": 200, "prompt_lr": 3e-2, "prompt_batch": 16, "scale": 100.0},
+               "w_guide": 320, "w_rank": 200, "prompt_lr": 3e-2, "prompt_batch": 16, "scale": 100.0,
+               "p_floor": 0.0},  # our addition: guidance max(P(backlit|out) - p_floor, 0); 0 = published
     "prompts": {"init_steps": 400, "rounds": 2, "enhance_steps": 120, "prompt_steps": 60,
                 "w_guide": 320, "w_rank": 200, "prompt_lr": 5e-6, "prompt_batch": 16, "scale": 100.0,
                 "n_tokens": 16},
@@ -188,6 +197,18 @@ class ClipGuided(Method):
         if shared:
             raise ValueError(f"the backlit and well-lit sets share {len(shared)} image(s) (e.g. "
                              f"{sorted(shared)[0]}): training needs two different classes")
+        keep_n = max(1, round(float(x.get("keep_frac") or 0.0) * cfg.batch_size)) \
+            if float(x.get("keep_frac") or 0.0) > 0 else 0
+        kimg = None
+        if keep_n:
+            kdirs = list(x.get("keep_dirs") or []) or well_dirs
+            ksets = load_image_set(kdirs, side, "keep", use_cache)
+            both = {p.resolve() for p in bsets.paths} & {p.resolve() for p in ksets.paths}
+            if both:
+                raise ValueError(f"the backlit and keep sets share {len(both)} image(s) (e.g. {sorted(both)[0]})")
+            kimg = ksets.images
+            ev_lo, ev_hi = (float(v) for v in x["keep_ev"])
+        w_keep = float(x["w_keep"] if x.get("w_keep") is not None else x["w_identity"])
         esets = (load_image_set(backlit_dirs, x["embed_side"], "backlit", use_cache),
                  load_image_set(well_dirs, x["embed_side"], "well-lit", use_cache)) \
             if x["embed_side"] != side else (bsets, wsets)
@@ -247,7 +268,11 @@ class ClipGuided(Method):
             g = torch.Generator().manual_seed(cfg.seed * 100003 + epoch)
             t0 = time.perf_counter()
             for _ in range(n):
-                if phase in ("warmup", "enhance"):
+                if phase == "enhance" and kimg is not None:
+                    views = random_views(bimg, cfg.batch_size, g)
+                    ev = ev_lo + (ev_hi - ev_lo) * torch.rand(keep_n, generator=g)
+                    yield views.to(device), _expose(random_views(kimg, keep_n, g), ev).to(device)
+                elif phase in ("warmup", "enhance"):
                     yield random_views(bimg, cfg.batch_size, g).to(device)
                 else:
                     yield g
@@ -267,16 +292,24 @@ class ClipGuided(Method):
                 idl = warm_identity(out, batch).mean()
                 return {"loss": idl, "identity": idl.detach(), "out_mean": out.detach().mean()}
             if phase == "enhance":
+                keep = None
+                if isinstance(batch, tuple):
+                    batch, keep = batch
                 out = net(batch)
                 emb = enc(out)
                 idl = identity(out, batch).mean()
                 if residual is not None:
                     guide = residual_loss(emb, v_res, residual.thr).mean()
                 else:
-                    guide = backlit_probability(emb, class_vectors(False).detach(), x["scale"]).mean()
+                    guide = _hinge(backlit_probability(emb, class_vectors(False).detach(), x["scale"]),
+                                   x.get("p_floor", 0.0)).mean()
                 loss = x["w_guide"] * guide + x["w_identity"] * idl
-                return {"loss": loss, "guide": guide.detach(), "identity": idl.detach(),
-                        "out_mean": out.detach().mean()}
+                rec = {"guide": guide.detach(), "identity": idl.detach(), "out_mean": out.detach().mean()}
+                if keep is not None:
+                    kl = identity(net(keep), keep).mean()
+                    loss = loss + w_keep * kl
+                    rec["keep"] = kl.detach()
+                return {"loss": loss, **rec}
             gen_ = batch
             if phase == "init":
                 idx = torch.randint(0, len(emb_all), (int(x["prompt_batch"]),), generator=gen_)
@@ -318,7 +351,8 @@ class ClipGuided(Method):
                     net.reset_parameters()
             if phase == "enhance":  # keep the best network of the phase by the guidance loss on fixed images
                 val = _val_guide(net, enc, val_images, residual, v_res if residual is not None else None,
-                                 None if prompts is None else class_vectors(False).detach(), x.get("scale", 100.0))
+                                 None if prompts is None else class_vectors(False).detach(), x.get("scale", 100.0),
+                                 x.get("p_floor", 0.0))
                 rec["val_guide"] = val
                 if val < state.get("best_val", math.inf):
                     state["best_val"] = val
@@ -361,11 +395,12 @@ class ClipGuided(Method):
                           "embed_seconds": round(t_emb, 1),
                           "phase_seconds": {k: round(v, 1) for k, v in phase_seconds.items()},
                           "n_backlit": len(bsets), "n_well_lit": len(wsets), "steps": sum(n for _, n in chunks),
+                          "keep_frac": float(x.get("keep_frac") or 0.0), "n_keep": 0 if kimg is None else len(kimg),
                           "train_side": side, "val_guide_start": val_start,
                           "val_guide_end": _val_guide(net, enc, val_images, residual,
                                                       v_res if residual is not None else None,
                                                       None if prompts is None else class_vectors(False).detach(),
-                                                      x.get("scale", 100.0))})
+                                                      x.get("scale", 100.0), x.get("p_floor", 0.0))})
         result.extra.update(self.meta)
         return result
 
@@ -402,6 +437,19 @@ def _schedule(guidance: str, x: dict[str, Any]) -> list[tuple[str, int]]:
     return out
 
 
+def _hinge(p: Tensor, floor: float) -> Tensor:
+    """``max(p - floor, 0)`` (``p`` itself when ``floor`` is 0, the published loss)."""
+    return (p - float(floor)).clamp_min(0) if floor else p
+
+
+def _expose(x: Tensor, ev: Tensor) -> Tensor:
+    """Scale sRGB images :math:`(B, 3, H, W)` by ``2**ev`` :math:`(B,)` in linear light; highlights clip."""
+    from exposurekit.ops.color import linear_to_srgb, srgb_to_linear
+
+    gain = torch.pow(2.0, ev.to(x)).view(-1, 1, 1, 1)
+    return linear_to_srgb((srgb_to_linear(x) * gain).clamp(0, 1))
+
+
 def _identity(x: dict[str, Any], enc: nn.Module, scale_weights: bool) -> nn.Module:
     from exposurekit.guidance import IdentityLoss
 
@@ -412,7 +460,7 @@ def _identity(x: dict[str, Any], enc: nn.Module, scale_weights: bool) -> nn.Modu
 
 @torch.no_grad()
 def _val_guide(net: nn.Module, enc: nn.Module, images: Tensor, residual: Any, v_res: Tensor | None,
-               vectors: Tensor | None, scale: float) -> float:
+               vectors: Tensor | None, scale: float, p_floor: float = 0.0) -> float:
     """Mean guidance loss of the network's outputs on fixed images (the residual loss, or P(backlit))."""
     from exposurekit.guidance import backlit_probability, residual_loss
 
@@ -422,7 +470,7 @@ def _val_guide(net: nn.Module, enc: nn.Module, images: Tensor, residual: Any, v_
         if residual is not None:
             vals.append(residual_loss(emb, v_res, residual.thr))
         else:
-            vals.append(backlit_probability(emb, vectors, scale))
+            vals.append(_hinge(backlit_probability(emb, vectors, scale), p_floor))
     return float(torch.cat(vals).mean())
 
 
