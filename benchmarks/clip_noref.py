@@ -2,11 +2,15 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/clip_noref.py [--per-set 10] [--long-side 512] \
         [--methods rave,cliplit-latent,linear-gain,auto-gamma,clahe,uec,loopexpose,zerodce] \
-        [--grid docs/clip_grid.png] [--json runs/clip_noref.json]
+        [--grid docs/clip_grid.png] [--json runs/clip_noref.json] [--groups backlit,low-light,over-exposed] \
+        [--weights rave@new=runs/rave/rave.safetensors]
 
 Sets (``exposurekit.data.benchmarks.load_spec``): backlit = ``shared:backlit`` + ``shared:clip-lit``;
-low-light = ``shared:dicm`` + ``shared:lime`` + ``shared:sci-lowlight``; ``--per-set`` evenly spaced
-images of each, long side shrunk to ``--long-side``. Scores from ``exposurekit.evaluate.evaluate_samples``
+low-light = ``shared:dicm`` + ``shared:lime`` + ``shared:sci-lowlight``; over-exposed = ``shared:mefb-over``
+(real over-exposed MEFB frames) + ``examples/overexposed_chelsea.jpg``; ``--per-set`` evenly spaced
+images of each, long side shrunk to ``--long-side``. With ``--per-set 10`` the backlit photos scored are
+exactly the held-out backlit split of ``benchmarks/clip_split.py`` (never trained on since the session-2
+recipe). A method entry ``NAME@TAG`` with ``--weights NAME@TAG=PATH`` scores other weights of ``NAME``. Scores from ``exposurekit.evaluate.evaluate_samples``
 (``exposurekit.metrics``): mean luma, |mean luma − 0.5|, crushed shadows, clipped highlights,
 colourfulness, NIQE; ms = milliseconds per image. Methods whose weights are missing or that fail get a
 line saying why. The picture grid shows the input and each method on two backlit and two low-light photos.
@@ -22,9 +26,15 @@ from pathlib import Path
 
 import torch
 
-GROUPS = {"backlit": ("backlit", "clip-lit"), "low-light": ("dicm", "lime", "sci-lowlight")}
+GROUPS = {"backlit": ("backlit", "clip-lit"), "low-light": ("dicm", "lime", "sci-lowlight"),
+          "over-exposed": ("mefb-over", "folder:examples/overexposed_chelsea.jpg")}
 KEYS = ("mean_lum", "lum_err", "shadows", "highlights", "colourfulness", "niqe")
-GRID = (("backlit", 0), ("backlit", 1), ("clip-lit", 1), ("dicm", 1), ("lime", 1))
+GRID = (("backlit", 0), ("backlit", 1), ("clip-lit", 1), ("dicm", 1), ("lime", 1), ("mefb-over", 1),
+        ("folder:examples/overexposed_chelsea.jpg", 0))
+
+
+def _spec(s: str) -> str:
+    return s if ":" in s else f"shared:{s}"
 
 
 def _subset(items: list, n: int) -> list:
@@ -49,31 +59,37 @@ def main() -> None:
     ap.add_argument("--long-side", type=int, default=512)
     ap.add_argument("--grid", type=Path, default=Path("docs/clip_grid.png"))
     ap.add_argument("--json", type=Path, default=Path("runs/clip_noref.json"))
+    ap.add_argument("--groups", default=",".join(GROUPS), help="comma-separated subset of " + ", ".join(GROUPS))
+    ap.add_argument("--weights", action="append", default=[], metavar="NAME@TAG=PATH",
+                    help="weights file for a method entry NAME@TAG (repeatable)")
     args = ap.parse_args()
+    groups = {g: GROUPS[g] for g in args.groups.split(",") if g}
+    weights = dict(w.split("=", 1) for w in args.weights)
     torch.set_num_threads(1)
     from exposurekit.data.benchmarks import load_spec
     from exposurekit.evaluate.runner import evaluate_samples, load_sized
     from exposurekit.methods.registry import load_method
 
-    sets = {s: _subset(load_spec(f"shared:{s}")[1], args.per_set) for g in GROUPS.values() for s in g}
+    sets = {s: _subset(load_spec(_spec(s))[1], args.per_set) for g in groups.values() for s in g}
     size = f"long:{args.long_side}"
-    grid_in = [(f"{s}/{sets[s][i].input.name}", load_sized(sets[s][i].input, size)) for s, i in GRID if len(sets[s]) > i]
-    table: dict[str, dict[str, dict[str, float]]] = {g: {} for g in GROUPS}
+    grid_in = [(f"{s}/{sets[s][i].input.name}", load_sized(sets[s][i].input, size)) for s, i in GRID
+               if s in sets and len(sets[s]) > i]
+    table: dict[str, dict[str, dict[str, float]]] = {g: {} for g in groups}
     outputs: dict[str, list[torch.Tensor]] = {}
     failed: dict[str, str] = {}
     for name in [m.strip() for m in args.methods.split(",") if m.strip()]:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                method = load_method(name)
+                method = load_method(name.split("@")[0], **({"weights": weights[name]} if name in weights else {}))
             if any("no shipped weights" in str(w.message) for w in caught):
                 raise RuntimeError("no shipped weights yet")
-            res = {s: evaluate_samples(method, sets[s], size=size) for g in GROUPS.values() for s in g}
+            res = {s: evaluate_samples(method, sets[s], size=size) for g in groups.values() for s in g}
         except Exception as exc:
             failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:100]}"
             print(f"[{name}] skipped: {failed[name]}", flush=True)
             continue
-        for g, members in GROUPS.items():
+        for g, members in groups.items():
             rows = [(res[s]["mean"], res[s]["mean"]["n"]) for s in members]
             if "input" not in table[g]:
                 table[g]["input"] = {k: _mean([(res[s]["input_mean"], res[s]["mean"]["n"]) for s in members], k)
@@ -87,8 +103,8 @@ def main() -> None:
             outputs[name] = [method.correct(x).clamp(0, 1) for _, x in grid_in]
         print(f"[{name}] done", flush=True)
     lines = []
-    for g, members in GROUPS.items():
-        lines.append(f"\n**{g}** ({' + '.join('shared:' + s for s in members)}; {args.per_set} per set, "
+    for g, members in groups.items():
+        lines.append(f"\n**{g}** ({' + '.join(_spec(s) for s in members)}; {args.per_set} per set, "
                      f"long side {args.long_side})\n")
         lines.append("| method | n | mean luma | \\|luma − 0.5\\| ↓ | shadows ↓ | highlights ↓ | colourfulness | NIQE ↓ | ms |")
         lines.append("|---|---|---|---|---|---|---|---|---|")
