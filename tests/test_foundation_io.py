@@ -234,3 +234,17 @@ def test_real_16bit_bayer_as_grayscale(shared_data):
         pytest.skip("halide bayer sample absent")
     img = read_image(f)
     assert img.rgb.dtype == np.uint16 and img.rgb.max() > 255
+
+
+def test_read_only_arrays_convert_without_warning():
+    import warnings
+
+    from exposurekit.ops.convert import array_to_tensor
+
+    for dtype in (np.uint8, np.uint16, np.float32):
+        a = np.full((5, 7, 3), 3, dtype)
+        a.setflags(write=False)  # what decoders hand back as views of their buffers
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            t = array_to_tensor(a)
+        assert t.shape == (1, 3, 5, 7) and not a.flags.writeable

@@ -12,7 +12,10 @@ _SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 def array_to_tensor(image: np.ndarray, device: str | torch.device = "cpu") -> Tensor:
     """``(H, W, C)`` uint8/uint16/float image to a ``(1, C, H, W)`` float32 tensor in [0, 1]."""
     scale = _SCALE.get(image.dtype)
-    t = torch.from_numpy(np.ascontiguousarray(image)).to(device)
+    image = np.ascontiguousarray(image)
+    if not image.flags.writeable:  # e.g. a Pillow buffer: torch.from_numpy would warn about read-only memory
+        image = image.copy()
+    t = torch.from_numpy(image).to(device)
     t = t.float() / scale if scale else t.float()
     if t.ndim == 2:
         t = t.unsqueeze(-1)
