@@ -77,6 +77,7 @@ def main() -> None:
     table: dict[str, dict[str, dict[str, float]]] = {g: {} for g in groups}
     outputs: dict[str, list[torch.Tensor]] = {}
     failed: dict[str, str] = {}
+    per_set: dict[str, dict[str, dict[str, float]]] = {}
     for name in [m.strip() for m in args.methods.split(",") if m.strip()]:
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -99,6 +100,10 @@ def main() -> None:
             row["n"] = sum(k for _, k in rows)
             row["ms"] = sum(res[s]["ms_per_image"] * res[s]["mean"]["n"] for s in members) / max(row["n"], 1)
             table[g][name] = row
+        for g, members in groups.items():
+            for s_ in members:
+                per_set.setdefault(s_, {}).setdefault("input", {k: res[s_]["input_mean"].get(k) for k in KEYS})
+                per_set[s_][name] = {k: res[s_]["mean"].get(k) for k in KEYS}
         with torch.no_grad():
             outputs[name] = [method.correct(x).clamp(0, 1) for _, x in grid_in]
         print(f"[{name}] done", flush=True)
@@ -112,11 +117,18 @@ def main() -> None:
             ms = f"{r['ms']:.0f}" if "ms" in r else ""
             lines.append(f"| {name} | {r['n']} | {r['mean_lum']:.3f} | {r['lum_err']:.3f} | {r['shadows']:.3f} | "
                          f"{r['highlights']:.3f} | {r['colourfulness']:.1f} | {r['niqe']:.2f} | {ms} |")
+    lines.append("\n**per set**: clipped highlights ↓ / mean luma\n")
+    names = list(dict.fromkeys(n for v in per_set.values() for n in v))
+    lines.append("| set | " + " | ".join(names) + " |")
+    lines.append("|---|" + "---|" * len(names))
+    for s_, v in per_set.items():
+        lines.append(f"| {s_} | " + " | ".join(f"{v[n]['highlights']:.3f} / {v[n]['mean_lum']:.3f}" if n in v else ""
+                                                for n in names) + " |")
     if failed:
         lines.append("\nNot scored: " + "; ".join(f"`{n}` ({why})" for n, why in failed.items()))
     print("\n".join(lines))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"tables": table, "failed": failed, "per_set": args.per_set,
+    args.json.write_text(json.dumps({"tables": table, "sets": per_set, "failed": failed, "per_set": args.per_set,
                                      "long_side": args.long_side}, indent=1))
     if outputs:
         _grid(grid_in, outputs, args.grid)
