@@ -59,6 +59,7 @@ def test_rave_loss_falls_and_output_brightens(folders, tmp_path):
 def test_cliplit_latent_rounds_losses_fall(folders, tmp_path):
     b, w = folders
     m = _method("cliplit-latent")
+    m.model.reset_parameters()  # start from the identity network, not from the shipped weights
     r = m.fit(b, w, run_dir=tmp_path / "run", progress=False, **FAST,
               extra={"init_steps": 20, "rounds": 2, "enhance_steps": 20, "prompt_steps": 5, "log_every": 10,
                      "embed_side": 32, "prompt_lr": 5e-2, "scale": 10.0})
