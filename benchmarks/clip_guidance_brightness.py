@@ -35,10 +35,16 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
-    from exposurekit.guidance import (LatentPrompts, backlit_probability, build_encoder, load_image_set,
-                                      prompt_logits, residual_loss)
-    from exposurekit.methods.clip_guided import _expose
+    from exposurekit.guidance import (
+        LatentPrompts,
+        backlit_probability,
+        build_encoder,
+        load_image_set,
+        prompt_logits,
+        residual_loss,
+    )
     from exposurekit.methods.registry import load_method
+    from exposurekit.ops.color import expose as _expose
 
     enc = build_encoder("exposure", "cpu")
     sets = {"backlit": load_image_set(BACKLIT, 96, "backlit").float(),

@@ -100,7 +100,7 @@ def main() -> None:
             row["n"] = sum(k for _, k in rows)
             row["ms"] = sum(res[s]["ms_per_image"] * res[s]["mean"]["n"] for s in members) / max(row["n"], 1)
             table[g][name] = row
-        for g, members in groups.items():
+        for members in groups.values():
             for s_ in members:
                 per_set.setdefault(s_, {}).setdefault("input", {k: res[s_]["input_mean"].get(k) for k in KEYS})
                 per_set[s_][name] = {k: res[s_]["mean"].get(k) for k in KEYS}

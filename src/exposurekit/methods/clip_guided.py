@@ -32,6 +32,7 @@ from exposurekit.methods.base import Method
 from exposurekit.methods.registry import register_method
 from exposurekit.models.enhance_net import EnhanceNet
 from exposurekit.ops.checks import check_image_batch
+from exposurekit.ops.color import expose
 from exposurekit.ops.resize import resize_long_side
 from exposurekit.train import TrainConfig, Trainer, TrainResult, load_config
 
@@ -271,7 +272,7 @@ class ClipGuided(Method):
                 if phase == "enhance" and kimg is not None:
                     views = random_views(bimg, cfg.batch_size, g)
                     ev = ev_lo + (ev_hi - ev_lo) * torch.rand(keep_n, generator=g)
-                    yield views.to(device), _expose(random_views(kimg, keep_n, g), ev).to(device)
+                    yield views.to(device), expose(random_views(kimg, keep_n, g), ev).to(device)
                 elif phase in ("warmup", "enhance"):
                     yield random_views(bimg, cfg.batch_size, g).to(device)
                 else:
@@ -440,14 +441,6 @@ def _schedule(guidance: str, x: dict[str, Any]) -> list[tuple[str, int]]:
 def _hinge(p: Tensor, floor: float) -> Tensor:
     """``max(p - floor, 0)`` (``p`` itself when ``floor`` is 0, the published loss)."""
     return (p - float(floor)).clamp_min(0) if floor else p
-
-
-def _expose(x: Tensor, ev: Tensor) -> Tensor:
-    """Scale sRGB images :math:`(B, 3, H, W)` by ``2**ev`` :math:`(B,)` in linear light; highlights clip."""
-    from exposurekit.ops.color import linear_to_srgb, srgb_to_linear
-
-    gain = torch.pow(2.0, ev.to(x)).view(-1, 1, 1, 1)
-    return linear_to_srgb((srgb_to_linear(x) * gain).clamp(0, 1))
 
 
 def _identity(x: dict[str, Any], enc: nn.Module, scale_weights: bool) -> nn.Module:

@@ -33,7 +33,7 @@ from exposurekit.methods.base import Method
 from exposurekit.methods.registry import register_method
 from exposurekit.models.uec import UEC, colour_grid, lookup
 from exposurekit.ops.checks import check_image_batch
-from exposurekit.ops.color import linear_to_srgb, luminance, srgb_to_linear
+from exposurekit.ops.color import expose, luminance
 from exposurekit.ops.resize import resize_height
 
 __all__ = ["UECMethod", "UECState", "expose", "luminance_histogram"]
@@ -51,20 +51,6 @@ LUT8_PIXELS = 2_000_000
 """``path="auto"`` applies the 8-bit Pillow lookup table from this many pixels per image on."""
 
 _EXACT_CHUNK = 1 << 17
-
-
-def expose(x: Tensor, ev: float | Tensor) -> Tensor:
-    """Change exposure by ``ev`` stops: gain ``2**ev`` in linear light, clip, re-encode to sRGB.
-
-    Args:
-        x: :math:`(B, 3, H, W)` sRGB in [0, 1].
-        ev: a float or a :math:`(B,)` tensor.
-    """
-    gain = torch.as_tensor(2.0, dtype=x.dtype, device=x.device) ** torch.as_tensor(ev, dtype=x.dtype,
-                                                                                    device=x.device)
-    if gain.ndim:
-        gain = gain.view(-1, 1, 1, 1)
-    return linear_to_srgb((srgb_to_linear(x) * gain).clamp(0, 1))
 
 
 def luminance_histogram(x: Tensor, bins: int = HIST_BINS) -> Tensor:

@@ -28,6 +28,24 @@ def linear_to_srgb(x: Tensor) -> Tensor:
     return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(1e-12) ** (1 / 2.4) - 0.055)
 
 
+def expose(x: Tensor, ev: float | Tensor) -> Tensor:
+    """Change exposure by ``ev`` stops: gain ``2**ev`` in linear light, clip, re-encode to sRGB.
+
+    Args:
+        x: :math:`(B, 3, H, W)` sRGB in [0, 1].
+        ev: a float, or a :math:`(B,)` tensor (one offset per image).
+
+    Example:
+        >>> round(float(expose(torch.full((1, 3, 1, 1), 0.5), 1.0).mean()), 3)
+        0.686
+    """
+    gain = torch.as_tensor(2.0, dtype=x.dtype, device=x.device) ** torch.as_tensor(ev, dtype=x.dtype,
+                                                                                    device=x.device)
+    if gain.ndim:
+        gain = gain.view(-1, 1, 1, 1)
+    return linear_to_srgb((srgb_to_linear(x) * gain).clamp(0, 1))
+
+
 def _weighted(x: Tensor, w: tuple[float, float, float]) -> Tensor:
     if x.shape[-3] != 3:
         raise ValueError(f"expected 3 channels at dim -3, got shape {tuple(x.shape)}")
