@@ -194,19 +194,15 @@ class ClipGuided(Method):
         side = int(cfg.crop or 128)
         bsets = load_image_set(backlit_dirs, side, "backlit", use_cache)
         wsets = load_image_set(well_dirs, side, "well-lit", use_cache)
-        shared = {p.resolve() for p in bsets.paths} & {p.resolve() for p in wsets.paths}
-        if shared:
-            raise ValueError(f"the backlit and well-lit sets share {len(shared)} image(s) (e.g. "
-                             f"{sorted(shared)[0]}): training needs two different classes")
-        keep_n = max(1, round(float(x.get("keep_frac") or 0.0) * cfg.batch_size)) \
-            if float(x.get("keep_frac") or 0.0) > 0 else 0
+        _require_disjoint(bsets, wsets, "well-lit", "training needs two different classes")
+        keep_frac = float(x.get("keep_frac") or 0.0)
+        keep_n = max(1, round(keep_frac * cfg.batch_size)) if keep_frac > 0 else 0
         kimg = None
         if keep_n:
-            kdirs = list(x.get("keep_dirs") or []) or well_dirs
-            ksets = load_image_set(kdirs, side, "keep", use_cache)
-            both = {p.resolve() for p in bsets.paths} & {p.resolve() for p in ksets.paths}
-            if both:
-                raise ValueError(f"the backlit and keep sets share {len(both)} image(s) (e.g. {sorted(both)[0]})")
+            ksets = wsets  # default: the well-lit training photos, already loaded and checked
+            if x.get("keep_dirs"):
+                ksets = load_image_set(list(x["keep_dirs"]), side, "keep", use_cache)
+                _require_disjoint(bsets, ksets, "keep", "the network would be told to leave backlit photos alone")
             kimg = ksets.images
             ev_lo, ev_hi = (float(v) for v in x["keep_ev"])
         w_keep = float(x["w_keep"] if x.get("w_keep") is not None else x["w_identity"])
@@ -396,7 +392,7 @@ class ClipGuided(Method):
                           "embed_seconds": round(t_emb, 1),
                           "phase_seconds": {k: round(v, 1) for k, v in phase_seconds.items()},
                           "n_backlit": len(bsets), "n_well_lit": len(wsets), "steps": sum(n for _, n in chunks),
-                          "keep_frac": float(x.get("keep_frac") or 0.0), "n_keep": 0 if kimg is None else len(kimg),
+                          "keep_frac": keep_frac, "n_keep": 0 if kimg is None else len(kimg),
                           "train_side": side, "val_guide_start": val_start,
                           "val_guide_end": _val_guide(net, enc, val_images, residual,
                                                       v_res if residual is not None else None,
@@ -436,6 +432,13 @@ def _schedule(guidance: str, x: dict[str, Any]) -> list[tuple[str, int]]:
     for _ in range(int(x["rounds"])):
         out += chunked("enhance", x["enhance_steps"]) + chunked("refine", x["prompt_steps"])
     return out
+
+
+def _require_disjoint(backlit: Any, other: Any, name: str, why: str) -> None:
+    """Refuse two image sets (``.paths``) that share files: the backlit set and the ``name`` set."""
+    shared = {p.resolve() for p in backlit.paths} & {p.resolve() for p in other.paths}
+    if shared:
+        raise ValueError(f"the backlit and {name} sets share {len(shared)} image(s) (e.g. {sorted(shared)[0]}): {why}")
 
 
 def _hinge(p: Tensor, floor: float) -> Tensor:
